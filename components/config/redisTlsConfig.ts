@@ -1,0 +1,215 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
+import {
+    assertValid,
+    checkAbsolutePath,
+    checkOneOf,
+    checkPort,
+    checkServiceName,
+    checkUnixName,
+    Problem,
+    show,
+} from "../validation/fields";
+import { renderInstallConfScript, renderRedisTlsConf } from "./render";
+
+export const AUTH_CLIENTS = ["yes", "optional", "no"] as const;
+export const TLS_PROTOCOLS = ["TLSv1.2", "TLSv1.3"] as const;
+
+export interface RedisTlsConfigArgs {
+    /** The Redis host, over SSH. */
+    connection: SshConnectionArgs;
+    /**
+     * TLS port.
+     * @default 6379
+     */
+    tlsPort?: number;
+    /**
+     * Plaintext port; 0 turns plaintext off. Only for migrations: clients must then be moved to TLS.
+     * @default 0
+     */
+    plaintextPort?: number;
+    /**
+     * Addresses to listen on (Redis `bind` syntax; a leading "-" marks one that may be missing).
+     * @default ["*", "-::*"]
+     */
+    bind?: string[];
+    /**
+     * Absolute paths of the certificate, key and CA root on the host.
+     * @default the RedisServerCertificate defaults under /etc/redis/tls
+     */
+    certPath?: string;
+    /** @default "/etc/redis/tls/redis.key" */
+    keyPath?: string;
+    /** @default "/etc/redis/tls/ca.crt" */
+    caPath?: string;
+    /** Pass phrase of an encrypted key (`tls-key-file-pass`); secret, sent on stdin only. */
+    keyFilePass?: pulumi.Input<string>;
+    /**
+     * `tls-auth-clients`: "yes" requires a client certificate from the CA (zero trust).
+     * @default "yes"
+     */
+    authClients?: string;
+    /**
+     * `tls-replication`: replicas connect to their primary over TLS.
+     * @default true
+     */
+    replication?: boolean;
+    /**
+     * `tls-cluster`: the cluster bus uses TLS.
+     * @default true
+     */
+    cluster?: boolean;
+    /**
+     * `tls-protocols`.
+     * @default ["TLSv1.2", "TLSv1.3"]
+     */
+    protocols?: string[];
+    /**
+     * Root-only unix socket for the certificate hot reload; "" turns it off.
+     * @default "/run/redis/redis-server.sock"
+     */
+    adminSocket?: string;
+    /**
+     * The drop-in file this component owns.
+     * @default "/etc/redis/tls.conf"
+     */
+    dropInPath?: string;
+    /**
+     * The distro's redis.conf, which gets one `include` line for the drop-in.
+     * @default "/etc/redis/redis.conf"
+     */
+    redisConfPath?: string;
+    /**
+     * systemd unit restarted when the config changes.
+     * @default "redis-server"
+     */
+    serviceName?: string;
+    /**
+     * Group of the Redis service, which may read the drop-in.
+     * @default "redis"
+     */
+    redisGroup?: string;
+}
+
+export const CONFIG_DEFAULTS = {
+    tlsPort: 6379,
+    plaintextPort: 0,
+    bind: ["*", "-::*"],
+    authClients: "yes",
+    replication: true,
+    cluster: true,
+    protocols: ["TLSv1.2", "TLSv1.3"],
+    adminSocket: "/run/redis/redis-server.sock",
+    dropInPath: "/etc/redis/tls.conf",
+    redisConfPath: "/etc/redis/redis.conf",
+    serviceName: "redis-server",
+    redisGroup: "redis",
+} as const;
+
+/** Validates RedisTlsConfig args; returns every problem found. */
+export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
+    const problems: Problem[] = [...checkConnection("connection", args.connection)];
+    const tlsPort = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
+    const plaintextPort = args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort;
+    problems.push(checkPort("tlsPort", tlsPort));
+    if (plaintextPort !== 0) {
+        problems.push(checkPort("plaintextPort", plaintextPort));
+        if (plaintextPort === tlsPort) {
+            problems.push(`[plaintextPort] ${plaintextPort} is also tlsPort; use another port, or 0 to turn plaintext off`);
+        }
+    }
+    const cluster = args.cluster ?? CONFIG_DEFAULTS.cluster;
+    if (cluster && Number.isInteger(tlsPort) && tlsPort + 10000 > 65535) {
+        problems.push(`[tlsPort] ${tlsPort} leaves no room for the cluster bus port (tlsPort + 10000); use a port up to 55535 or set cluster false`);
+    }
+    const bind = args.bind ?? CONFIG_DEFAULTS.bind;
+    if (bind.length === 0) {
+        problems.push(`[bind] [] listens nowhere; give addresses such as ["*", "-::*"]`);
+    }
+    for (const b of bind) {
+        if (!/^-?[A-Za-z0-9.:*%]+$/.test(b)) {
+            problems.push(`[bind] ${show(b)} is not an address Redis can bind; use an IP, "*" or "-::*"`);
+        }
+    }
+    for (const field of ["certPath", "keyPath", "caPath"] as const) {
+        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
+    }
+    for (const field of ["dropInPath", "redisConfPath"] as const) {
+        problems.push(checkAbsolutePath(field, args[field] ?? CONFIG_DEFAULTS[field]));
+    }
+    const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
+    if (socket !== "") problems.push(checkAbsolutePath("adminSocket", socket));
+    problems.push(checkOneOf("authClients", args.authClients ?? CONFIG_DEFAULTS.authClients, AUTH_CLIENTS));
+    const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
+    if (protocols.length === 0) {
+        problems.push(`[protocols] [] allows no TLS version; use ["TLSv1.2", "TLSv1.3"] or ["TLSv1.3"]`);
+    }
+    protocols.forEach((p) => problems.push(checkOneOf("protocols", p, TLS_PROTOCOLS)));
+    if (typeof args.keyFilePass === "string" && (args.keyFilePass === "" || /[\r\n]/.test(args.keyFilePass))) {
+        problems.push(`[keyFilePass] must be a non-empty single line; leave it unset for an unencrypted key`);
+    }
+    problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
+    problems.push(checkUnixName("redisGroup", args.redisGroup ?? CONFIG_DEFAULTS.redisGroup));
+    return problems.filter((p): p is string => p !== undefined);
+}
+
+/**
+ * The TLS part of redis.conf as a drop-in included from the distro's file, installed on the host.
+ * Redis is restarted only when the drop-in or the include line changed.
+ */
+export class RedisTlsConfig extends pulumi.ComponentResource {
+    /** The rendered drop-in (secret when it carries tls-key-file-pass). */
+    public readonly rendered: pulumi.Output<string>;
+    /** "restarted redis-server" or "unchanged", as the install step reported. */
+    public readonly applied: pulumi.Output<string>;
+
+    constructor(name: string, args: RedisTlsConfigArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("redis-tls:index:RedisTlsConfig", name, {}, opts);
+        assertValid(`RedisTlsConfig ${name}`, validateRedisTlsConfigArgs(args));
+
+        const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
+        const values = {
+            tlsPort: args.tlsPort ?? CONFIG_DEFAULTS.tlsPort,
+            plaintextPort: args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort,
+            bind: [...(args.bind ?? CONFIG_DEFAULTS.bind)],
+            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
+            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
+            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+            authClients: args.authClients ?? CONFIG_DEFAULTS.authClients,
+            replication: args.replication ?? CONFIG_DEFAULTS.replication,
+            cluster: args.cluster ?? CONFIG_DEFAULTS.cluster,
+            protocols: [...(args.protocols ?? CONFIG_DEFAULTS.protocols)],
+            adminSocket: socket === "" ? undefined : socket,
+        };
+        const rendered =
+            args.keyFilePass === undefined
+                ? pulumi.output(renderRedisTlsConf(values))
+                : pulumi.secret(pulumi.output(args.keyFilePass).apply((keyFilePass) => renderRedisTlsConf({ ...values, keyFilePass })));
+
+        const install = new command.remote.Command(
+            `${name}-install`,
+            {
+                connection: toCommandConnection(args.connection),
+                create: asRoot(
+                    renderInstallConfScript({
+                        dropInPath: args.dropInPath ?? CONFIG_DEFAULTS.dropInPath,
+                        redisConfPath: args.redisConfPath ?? CONFIG_DEFAULTS.redisConfPath,
+                        serviceName: args.serviceName ?? CONFIG_DEFAULTS.serviceName,
+                        group: args.redisGroup ?? CONFIG_DEFAULTS.redisGroup,
+                    }),
+                    args.connection.user,
+                ),
+                stdin: rendered,
+                logging: "stdoutAndStderr",
+            },
+            // Children do not inherit the component's dependsOn; the files it names must exist first.
+            { parent: this, dependsOn: opts?.dependsOn },
+        );
+
+        this.rendered = rendered;
+        this.applied = install.stdout;
+        this.registerOutputs({ rendered: this.rendered, applied: this.applied });
+    }
+}

@@ -1,0 +1,114 @@
+import { show } from "../validation/fields";
+
+/** One Redis host from stack config. */
+export interface HostConfig {
+    name: string;
+    address: string;
+    user?: string;
+    port?: number;
+    dnsNames?: string[];
+    ipAddresses?: string[];
+}
+
+/** One client host from stack config. */
+export interface ClientConfig {
+    name: string;
+    address: string;
+    user?: string;
+    port?: number;
+    osFamily?: string;
+}
+
+/** The default program's stack config, parsed; secrets are read separately as Outputs. */
+export interface StackConfig {
+    hosts: HostConfig[];
+    clients: ClientConfig[];
+    caCommonName?: string;
+    keyAlgorithm?: string;
+    validityHours?: number;
+    tlsPort?: number;
+    authClients?: string;
+    /** An existing CA's root; with it, caIssuerPrivateKeyPem (secret) must be set. */
+    caRootCertPem?: string;
+    caIssuerCertPem?: string;
+}
+
+/** The config keys the default program reads, without the project prefix. */
+export const CONFIG_KEYS = [
+    "hosts",
+    "clients",
+    "caCommonName",
+    "keyAlgorithm",
+    "validityHours",
+    "tlsPort",
+    "authClients",
+    "caRootCertPem",
+    "caIssuerCertPem",
+] as const;
+
+const PROJECT = "redis-tls";
+
+function parseJson(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function parseList<T>(key: string, raw: string | undefined, required: boolean, fields: readonly string[]): T[] {
+    if (raw === undefined) {
+        if (required) {
+            throw new Error(
+                `[${PROJECT}:${key}] is not set; set it with: pulumi config set --path '${key}[0].name' redis-1 && pulumi config set --path '${key}[0].address' 10.0.0.5`,
+            );
+        }
+        return [];
+    }
+    const value = parseJson(raw);
+    if (!Array.isArray(value) || (required && value.length === 0)) {
+        throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not a non-empty list of objects; set entries with pulumi config set --path '${key}[0].address' ...`);
+    }
+    value.forEach((entry, i) => {
+        if (typeof entry !== "object" || entry === null) {
+            throw new Error(`[${PROJECT}:${key}[${i}]] ${show(entry)} is not an object; give {"name": ..., "address": ...}`);
+        }
+        for (const f of ["name", "address"]) {
+            if (typeof (entry as Record<string, unknown>)[f] !== "string") {
+                throw new Error(`[${PROJECT}:${key}[${i}].${f}] is missing; set it with pulumi config set --path '${key}[${i}].${f}' ...`);
+            }
+        }
+        const unknown = Object.keys(entry).find((k) => !fields.includes(k));
+        if (unknown !== undefined) {
+            throw new Error(`[${PROJECT}:${key}[${i}]] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
+        }
+    });
+    return value as T[];
+}
+
+function parseInteger(key: string, raw: string | undefined): number | undefined {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n)) {
+        throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not a whole number; set e.g. pulumi config set ${key} 720`);
+    }
+    return n;
+}
+
+/**
+ * Parses the default program's plain stack config (values as `pulumi config` stores them: strings,
+ * with lists as JSON). Fails naming the config key. Field values are checked later by the components.
+ */
+export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number], string>>): StackConfig {
+    return {
+        hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "user", "port", "dnsNames", "ipAddresses"]),
+        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "user", "port", "osFamily"]),
+        caCommonName: raw.caCommonName,
+        keyAlgorithm: raw.keyAlgorithm,
+        validityHours: parseInteger("validityHours", raw.validityHours),
+        tlsPort: parseInteger("tlsPort", raw.tlsPort),
+        authClients: raw.authClients,
+        caRootCertPem: raw.caRootCertPem,
+        caIssuerCertPem: raw.caIssuerCertPem,
+    };
+}

@@ -1,0 +1,16 @@
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, deploy, parseStackConfig } from "./components";
+
+// The default program: stack config in, one CA, TLS-only Redis hosts and trusting clients out.
+const config = new pulumi.Config();
+const raw = Object.fromEntries(CONFIG_KEYS.map((key) => [key, config.get(key)]));
+const parsed = parseStackConfig(raw);
+const result = deploy(parsed, {
+    sshPrivateKey: config.requireSecret("sshPrivateKey"),
+    caIssuerPrivateKeyPem: parsed.caRootCertPem === undefined ? undefined : config.requireSecret("caIssuerPrivateKeyPem"),
+});
+
+/** The CA root clients trust. */
+export const rootCertPem = result.rootCertPem;
+/** Per host: the TLS endpoint, the name to verify, and when `pulumi up` next renews. */
+export const servers = result.servers;
