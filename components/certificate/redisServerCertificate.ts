@@ -178,7 +178,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             { parent: this },
         );
         const cert = new tls.LocallySignedCert(
-            `${name}-cert`,
+            `${name}-signed`,
             {
                 certRequestPem: csr.stdout,
                 caCertPem: args.caCertPem,
@@ -195,7 +195,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             `${name}-install`,
             {
                 connection,
-                create: asRoot(renderInstallCertScript({ ...files, reloadSocket: args.reloadSocket }), user),
+                create: asRoot(renderInstallCertScript({ ...files, dnsNames, ipAddresses, reloadSocket: args.reloadSocket }), user),
                 stdin: bundle,
                 logging: "stdoutAndStderr",
             },

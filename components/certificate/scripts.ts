@@ -57,6 +57,10 @@ ${pass ? `printf '%s\\n' "$pass" | openssl req -new -passin stdin` : "openssl re
 }
 
 export interface InstallCertScriptArgs extends CertificateFiles {
+    /** Names the certificate must carry; a chain for another host is refused. */
+    dnsNames: string[];
+    /** Addresses the certificate must carry. */
+    ipAddresses: string[];
     /** Root-only unix socket of the running Redis; when it exists the new files are hot-loaded through it. */
     reloadSocket?: string;
 }
@@ -87,7 +91,7 @@ awk -v n="$n" -v chain="$work/chain.pem" -v root="$work/root.pem" \\
   '/-----BEGIN CERTIFICATE-----/ { i++ } i < n { print > chain } i == n { print > root }' "$work/bundle.pem"
 # Refuses expired, cut-off or foreign chains before they can lock clients out.
 openssl verify -purpose sslserver -CAfile "$work/root.pem" -untrusted "$work/chain.pem" "$work/chain.pem" >/dev/null
-openssl x509 -in "$work/chain.pem" -noout -pubkey > "$work/leaf.pub"
+${renderSanChecks(a.dnsNames, a.ipAddresses)}openssl x509 -in "$work/chain.pem" -noout -pubkey > "$work/leaf.pub"
 if [ -s "$key.pending.pub" ] && cmp -s "$work/leaf.pub" "$key.pending.pub"; then
   newkey="$key.pending"
 elif [ -s "$key.pub" ] && cmp -s "$work/leaf.pub" "$key.pub"; then
@@ -111,6 +115,18 @@ if [ -n "$newkey" ]; then
 fi
 ${a.reloadSocket === undefined ? "" : renderReload(a.reloadSocket)}echo "installed $(openssl x509 -in "$cert" -noout -serial)"
 `;
+}
+
+/** One check per expected SAN, so a chain issued for another host never replaces this one's. */
+function renderSanChecks(dnsNames: string[], ipAddresses: string[]): string {
+    const checks = [...dnsNames.map((d) => ["-checkhost", d]), ...ipAddresses.map((ip) => ["-checkip", ip])];
+    return checks
+        .map(([flag, v]) => `if ! openssl x509 -in "$work/chain.pem" -noout ${flag} '${v}' | grep -q ' does match'; then
+  echo "the certificate does not name ${v}; refusing it" >&2
+  exit 1
+fi
+`)
+        .join("");
 }
 
 /** The hot reload: one CONFIG SET over the root-only socket, rolled back unless Redis answers OK. */

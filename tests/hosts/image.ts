@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { check } from "./run";
+import { check, removeTree } from "./run";
 
 /** Which Debian root file system the test hosts boot. */
 export interface ImageSpec {
@@ -74,18 +74,16 @@ export async function ensureImage(spec: ImageSpec = {}): Promise<string> {
   await check("bash", [INSTALL_DEPS], { timeoutMs: 600_000 });
   const out = imagePath(spec);
   if (fs.existsSync(out)) return out;
-  removeStaleBuilds();
+  await removeStaleBuilds();
   const { suite, packages } = resolveImageSpec(spec);
   await check("bash", [BUILD_SCRIPT, suite, debianMirror(), packages.join(","), out], { timeoutMs: 900_000 });
   return out;
 }
 
-function removeStaleBuilds(): void {
+async function removeStaleBuilds(): Promise<void> {
   if (!fs.existsSync(IMAGE_CACHE_DIR)) return;
   for (const entry of fs.readdirSync(IMAGE_CACHE_DIR)) {
     const p = path.join(IMAGE_CACHE_DIR, entry);
-    if (entry.startsWith(".build.") && Date.now() - fs.statSync(p).mtimeMs > STALE_BUILD_MS) {
-      fs.rmSync(p, { recursive: true, force: true });
-    }
+    if (entry.startsWith(".build.") && Date.now() - fs.statSync(p).mtimeMs > STALE_BUILD_MS) await removeTree(p);
   }
 }

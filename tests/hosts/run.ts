@@ -46,3 +46,17 @@ export async function check(cmd: string, args: string[], opts: RunOptions = {}):
   }
   return r.stdout;
 }
+
+/**
+ * Removes a directory tree that may still hold mounts (a killed debootstrap leaves /proc and
+ * /sys mounted in its target): unmount what is below it, then never cross into another file system.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  const mounts = (await check("findmnt", ["-rn", "-o", "TARGET"]))
+    .split("\n")
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
+  for (const m of mounts) await run("umount", ["-l", m]);
+  await run("rm", ["-rf", "--one-file-system", dir]);
+}
