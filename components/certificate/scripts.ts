@@ -26,8 +26,10 @@ export function subjectAltName(dnsNames: string[], ipAddresses: string[]): strin
     return [...dnsNames.map((d) => `DNS:${d}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(",");
 }
 
+// Missing directories are made root-owned, readable by the Redis group only; existing ones
+// (say /etc/ssl/certs) are left as they are.
 const DIRECTORY_SETUP = (a: CertificateFiles) => `for dir in "$(dirname "$cert")" "$(dirname "$key")" "$(dirname "$ca")"; do
-  install -d -m 0750 -o root -g ${a.keyOwner} "$dir"
+  [ -d "$dir" ] || install -d -m 0750 -o root -g ${a.keyOwner} "$dir"
 done`;
 
 /**

@@ -113,7 +113,8 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
     const tlsPort = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
     const plaintextPort = args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort;
-    problems.push(checkPort("tlsPort", tlsPort));
+    const tlsPortProblem = checkPort("tlsPort", tlsPort);
+    problems.push(tlsPortProblem);
     if (plaintextPort !== 0) {
         problems.push(checkPort("plaintextPort", plaintextPort));
         if (plaintextPort === tlsPort) {
@@ -121,7 +122,7 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
         }
     }
     const cluster = args.cluster ?? CONFIG_DEFAULTS.cluster;
-    if (cluster && Number.isInteger(tlsPort) && tlsPort + 10000 > 65535) {
+    if (cluster && tlsPortProblem === undefined && tlsPort + 10000 > 65535) {
         problems.push(`[tlsPort] ${tlsPort} leaves no room for the cluster bus port (tlsPort + 10000); use a port up to 55535 or set cluster false`);
     }
     const bind = args.bind ?? CONFIG_DEFAULTS.bind;

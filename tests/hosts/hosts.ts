@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ensureImage, resolveImageSpec, type ImageSpec } from "./image";
+import { claimSlot, cleanupStale, MAX_HOSTS, RUN_ROOT, setUpNetwork, tearDownSlot, tidyMachine, type Slot } from "./machine";
+import { check, removeTree, run, type RunResult } from "./run";
+
+export interface HostSpec extends ImageSpec {
+  /**
+   * Run nspawn with SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1. Debian sid (systemd 262) refuses this
+   * machine's hybrid cgroup layout without it; bookworm's redis-server fails with it.
+   * @default true for sid/unstable, false otherwise
+   */
+  unifiedCgroupHierarchy?: boolean;
+}
+
+export interface ExecOptions {
+  /** Sent to the command's standard input. @default "" */
+  stdin?: string;
+  /** @default 60000 */
+  timeoutMs?: number;
+}
+
+/** A booted Debian host (systemd as PID 1) in its own network namespace, reached as root over SSH. */
+export interface TestHost {
+  /** The name given to startHosts; also the host's hostname. */
+  name: string;
+  /** The fixture's name for it: its nspawn machine, netns and cgroup name (e.g. `rtls0`). */
+  machine: string;
+  address: string;
+  /** The machine-side address of the veth, reachable from the host. */
+  gateway: string;
+  user: "root";
+  /** The private key in OpenSSH's PEM-armoured format, as @pulumi/command connections take it. */
+  privateKeyPem: string;
+  sshKeyFile: string;
+  /** known_hosts pinning the image's host keys for this host's address. */
+  knownHostsFile: string;
+  /** ssh options (key, pinned host keys, batch mode) to put before `root@address`, e.g. for scp. */
+  sshOptions: string[];
+  /** Runs `command` through the host's login shell; never rejects on a non-zero exit. */
+  exec(command: string, opts?: ExecOptions): Promise<RunResult>;
+}
+
+export interface TestHosts {
+  /** In the order of the names given. */
+  hosts: TestHost[];
+  /** This run's 0700 directory: key, known_hosts, extracted image, one nspawn log per host. */
+  runDir: string;
+  /** Tears down every host and removes the run directory; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const LAUNCH = path.join(__dirname, "launch.sh");
+const BOOT_TIMEOUT_MS = 120_000;
+
+export function validateHostNames(names: string[]): void {
+  if (names.length < 1 || names.length > MAX_HOSTS) {
+    throw new Error(`[names] ${names.length} hosts requested; ask for 1 to ${MAX_HOSTS}`);
+  }
+  for (const n of names) {
+    if (!/^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/.test(n)) {
+      throw new Error(`[names] "${n}" is not a valid host name; use lower-case letters, digits and inner hyphens`);
+    }
+  }
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new Error(`[names] "${dup}" is given twice; give each host its own name`);
+}
+
+/**
+ * Boots one host per name from the image for `spec`, concurrently, and resolves once every
+ * host answers SSH and `systemctl is-system-running --wait` says "running". On failure
+ * everything started so far is torn down before the promise rejects.
+ */
+export async function startHosts(names: string[], spec: HostSpec = {}): Promise<TestHosts> {
+  validateHostNames(names);
+  const { suite } = resolveImageSpec(spec);
+  const unified = spec.unifiedCgroupHierarchy ?? ["sid", "unstable"].includes(suite);
+  await cleanupStale();
+  const tarball = await ensureImage(spec);
+
+  fs.mkdirSync(RUN_ROOT, { recursive: true });
+  // The pid in the name lets cleanupStale tell a crashed run's directory from a live one.
+  const runDir = fs.mkdtempSync(path.join(RUN_ROOT, `run-${process.pid}-`));
+  const started: Array<{ slot: Slot; nspawn?: ChildProcess }> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await Promise.all(started.map((h) => tearDownSlot(h.slot, h.nspawn)));
+      await removeTree(runDir);
+      await tidyMachine();
+    })());
+
+  try {
+    const keyFile = path.join(runDir, "id_ed25519");
+    await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "redis-tls-test", "-f", keyFile]);
+    // One extracted tree serves every host: --volatile=overlay puts a tmpfs over it per boot.
+    const rootfs = path.join(runDir, "rootfs");
+    fs.mkdirSync(rootfs);
+    await check("tar", ["--numeric-owner", "-I", "zstd", "-xf", tarball, "-C", rootfs]);
+
+    for (let i = 0; i < names.length; i++) {
+      started.push({ slot: claimSlot() });
+      await setUpNetwork(started[i].slot);
+    }
+    const sshDir = path.join(rootfs, "etc/ssh");
+    const hostKeys = fs.readdirSync(sshDir).filter((f) => /^ssh_host_\w+_key\.pub$/.test(f))
+      .map((f) => fs.readFileSync(path.join(sshDir, f), "utf8").split(" ").slice(0, 2).join(" "));
+    const knownHostsFile = path.join(runDir, "known_hosts");
+    fs.writeFileSync(knownHostsFile, started.flatMap((h) => hostKeys.map((k) => `${h.slot.address} ${k}\n`)).join(""));
+
+    const env = { ...process.env, ...(unified ? { SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: "1" } : {}) };
+    for (const [i, h] of started.entries()) h.nspawn = launch(names[i], h.slot, runDir, rootfs, `${keyFile}.pub`, env);
+
+    const privateKeyPem = fs.readFileSync(keyFile, "utf8");
+    const sshOptions = [
+      "-F", "/dev/null", "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+      "-o", `UserKnownHostsFile=${knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+    ];
+    const hosts = started.map(({ slot: s }, i): TestHost => ({
+      name: names[i], machine: s.machine, address: s.address, gateway: s.gateway, user: "root",
+      privateKeyPem, sshKeyFile: keyFile, knownHostsFile, sshOptions,
+      exec: (command, opts = {}) => run("ssh", [...sshOptions, `root@${s.address}`, command], opts),
+    }));
+    await Promise.all(hosts.map((h, i) => waitUntilUp(h, started[i].nspawn!, path.join(runDir, `${h.machine}.log`))));
+    return { hosts, runDir, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function launch(name: string, s: Slot, runDir: string, rootfs: string, pubKey: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const log = fs.openSync(path.join(runDir, `${s.machine}.log`), "w");
+  const args = [
+    "--boot", `--directory=${rootfs}`, "--volatile=overlay",
+    `--machine=${s.machine}`, `--hostname=${name}`,
+    // No systemd runs on this machine, so nspawn must neither make a scope unit nor call machined.
+    "--keep-unit", "--register=no",
+    "--settings=no", "--link-journal=no",
+    `--network-namespace-path=/run/netns/${s.machine}`,
+    `--bind-ro=${pubKey}:/root/.ssh/authorized_keys`,
+    // Never hand the container one of the machine's device nodes as its console: its systemd
+    // once chmod'ed the machine's /dev/null to 0620 that way. passive needs no tty.
+    "--console=passive",
+  ];
+  // detached: Ctrl-C on the test run must not half-kill hosts; stop() or the next run's
+  // cleanupStale() ends them. unref: a forgotten stop() must not hang mocha.
+  const child = spawn("bash", [LAUNCH, s.machine, "systemd-nspawn", ...args], { stdio: ["ignore", log, log], env, detached: true });
+  child.unref();
+  fs.closeSync(log);
+  return child;
+}
+
+async function waitUntilUp(host: TestHost, nspawn: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + BOOT_TIMEOUT_MS;
+  const fail = (why: string) => {
+    const log = fs.readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n");
+    return new Error(`[startHosts] host "${host.name}" (${host.machine}) ${why}; last lines of ${logFile}:\n${log}`);
+  };
+  for (;;) {
+    if (nspawn.exitCode !== null || nspawn.signalCode !== null) throw fail(`exited while booting (${nspawn.exitCode ?? nspawn.signalCode})`);
+    if ((await host.exec("true", { timeoutMs: 10_000 })).code === 0) break;
+    if (Date.now() > deadline) throw fail(`did not answer SSH within ${BOOT_TIMEOUT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const state = await host.exec("systemctl is-system-running --wait", { timeoutMs: Math.max(deadline - Date.now(), 10_000) });
+  if (state.stdout.trim() !== "running") {
+    const failed = await host.exec("systemctl --failed --no-legend --plain");
+    throw fail(`is "${state.stdout.trim()}", not running; failed units: ${failed.stdout.trim()}`);
+  }
+}

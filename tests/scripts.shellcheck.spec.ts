@@ -1,0 +1,37 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { run } from "./support/run";
+import { HOST_SCRIPTS } from "./support/renderedScripts";
+
+const ROOT = path.join(__dirname, "..");
+
+/** The project's own shell files: .ci/run and every *.sh outside node_modules. */
+function repoShellFiles(): string[] {
+    const found: string[] = [path.join(ROOT, ".ci", "run")];
+    const walk = (dir: string) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            if (e.name === "node_modules" || e.name === ".git" || e.name === "golden") continue;
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.name.endsWith(".sh")) found.push(p);
+        }
+    };
+    walk(ROOT);
+    return found;
+}
+
+describe("shellcheck passes on every script", () => {
+    for (const [name, script] of Object.entries(HOST_SCRIPTS)) {
+        it(`host script ${name}`, async () => {
+            const r = await run("shellcheck", ["--shell=bash", "--severity=style", "-"], script);
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+        });
+    }
+    for (const file of repoShellFiles()) {
+        it(path.relative(ROOT, file), async () => {
+            const r = await run("shellcheck", ["--severity=style", "-x", file]);
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+        });
+    }
+});

@@ -1,0 +1,35 @@
+import {
+    renderInstallCertScript,
+    renderInstallConfScript,
+    renderKeyAndCsrScript,
+    renderRedisTlsConf,
+    renderTrustInstallScript,
+    renderTrustRemoveScript,
+} from "../../components";
+
+const files = { certPath: "/etc/redis/tls/redis.crt", keyPath: "/etc/redis/tls/redis.key", caPath: "/etc/redis/tls/ca.crt", keyOwner: "redis" };
+const sans = { dnsNames: ["redis-1.example.internal", "redis.example.internal"], ipAddresses: ["10.0.0.5", "fd00::5"] };
+
+/** Every host script the components send, rendered with representative values, by golden file name. */
+export const HOST_SCRIPTS: Record<string, string> = {
+    "key-and-csr.sh": renderKeyAndCsrScript({ ...files, ...sans, keyAlgorithm: "ECDSA_P256", commonName: "redis-1.example.internal", encryptKey: false }),
+    "key-and-csr.encrypted-rsa.sh": renderKeyAndCsrScript({ ...files, ...sans, keyAlgorithm: "RSA_3072", commonName: "redis-1.example.internal", encryptKey: true }),
+    "install-cert.sh": renderInstallCertScript({ ...files, ...sans, reloadSocket: "/run/redis/redis-server.sock" }),
+    "install-cert.no-reload.sh": renderInstallCertScript({ ...files, ...sans }),
+    "install-conf.sh": renderInstallConfScript({ dropInPath: "/etc/redis/tls.conf", redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", group: "redis" }),
+    "trust-install.sh": renderTrustInstallScript({ osFamily: "auto", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
+    "trust-remove.sh": renderTrustRemoveScript({ osFamily: "rhel", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
+};
+
+const conf = {
+    tlsPort: 6379, plaintextPort: 0, bind: ["*", "-::*"], ...files, authClients: "yes", replication: true, cluster: true,
+    protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock",
+};
+
+/** Every redis.conf drop-in variant, by golden file name. */
+export const CONF_FILES: Record<string, string> = {
+    "tls.conf": renderRedisTlsConf(conf),
+    "tls.key-pass.optional-clients.conf": renderRedisTlsConf({
+        ...conf, keyFilePass: 'pa"ss\\word', authClients: "optional", tlsPort: 6380, plaintextPort: 6379, adminSocket: undefined, cluster: false,
+    }),
+};
