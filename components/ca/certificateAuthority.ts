@@ -103,8 +103,9 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     public readonly chainPem: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateAuthorityArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        super("redis-tls:index:CertificateAuthority", name, {}, opts);
+        // Validated before super(), so bad input registers nothing at all.
         assertValid(`CertificateAuthority ${name}`, validateCertificateAuthorityArgs(args));
+        super("redis-tls:index:CertificateAuthority", name, {}, opts);
 
         if (args.existing !== undefined) {
             const e = args.existing;

@@ -144,8 +144,9 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
     public readonly installed: pulumi.Output<string>;
 
     constructor(name: string, args: RedisServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("redis-tls:index:RedisServerCertificate", name, {}, opts);
+        // Validated before super(), so bad input registers nothing at all.
         assertValid(`RedisServerCertificate ${name}`, validateServerCertificateArgs(args));
+        super("redis-tls:index:RedisServerCertificate", name, {}, opts);
 
         const dnsNames = args.dnsNames ?? [];
         const ipAddresses = args.ipAddresses ?? [];

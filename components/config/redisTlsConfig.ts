@@ -167,8 +167,9 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
     public readonly applied: pulumi.Output<string>;
 
     constructor(name: string, args: RedisTlsConfigArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("redis-tls:index:RedisTlsConfig", name, {}, opts);
+        // Validated before super(), so bad input registers nothing at all.
         assertValid(`RedisTlsConfig ${name}`, validateRedisTlsConfigArgs(args));
+        super("redis-tls:index:RedisTlsConfig", name, {}, opts);
 
         const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
         const values = {

@@ -63,8 +63,9 @@ export class CaDistribution extends pulumi.ComponentResource {
     public readonly anchors: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: CaDistributionArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("redis-tls:index:CaDistribution", name, {}, opts);
+        // Validated before super(), so bad input registers nothing at all.
         assertValid(`CaDistribution ${name}`, validateCaDistributionArgs(args));
+        super("redis-tls:index:CaDistribution", name, {}, opts);
 
         const anchors: Record<string, pulumi.Output<string>> = {};
         for (const host of args.hosts ?? []) {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RedisServerCertificate } from "../certificate/redisServerCertificate";
-import { CONFIG_DEFAULTS, RedisTlsConfig } from "../config/redisTlsConfig";
+import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
+import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
 import { SshConnectionArgs } from "../connection";
 import { assertValid, checkAbsolutePath, checkUnixName } from "../validation/fields";
 
@@ -99,48 +99,47 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     public readonly renewsAfter: pulumi.Output<string>;
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("redis-tls:index:RedisTlsServer", name, {}, opts);
-        assertValid(`RedisTlsServer ${name}`, validateRedisTlsServerArgs(args));
         const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
         const files = { certPath: `${tlsDir}/redis.crt`, keyPath: `${tlsDir}/redis.key`, caPath: `${tlsDir}/ca.crt` };
         const adminSocket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
         const redisUser = args.redisUser ?? CONFIG_DEFAULTS.redisGroup;
+        const certificateArgs: RedisServerCertificateArgs = {
+            connection: args.connection,
+            dnsNames: args.dnsNames,
+            ipAddresses: args.ipAddresses,
+            caCertPem: args.caCertPem,
+            caPrivateKeyPem: args.caPrivateKeyPem,
+            chainPem: args.chainPem,
+            rootCertPem: args.rootCertPem,
+            validityHours: args.validityHours,
+            renewBeforeHours: args.renewBeforeHours,
+            keyAlgorithm: args.keyAlgorithm,
+            keyFilePass: args.keyFilePass,
+            keyOwner: redisUser,
+            reloadSocket: adminSocket === "" ? undefined : adminSocket,
+            ...files,
+        };
+        const configArgs: RedisTlsConfigArgs = {
+            connection: args.connection,
+            tlsPort: args.tlsPort,
+            authClients: args.authClients,
+            bind: args.bind,
+            keyFilePass: args.keyFilePass,
+            adminSocket,
+            serviceName: args.serviceName,
+            redisGroup: redisUser,
+            ...files,
+        };
+        // Validated before super() and before any child, so bad input registers nothing at all.
+        const own = validateRedisTlsServerArgs(args);
+        assertValid(`RedisTlsServer ${name}`, [
+            ...own,
+            ...(own.length > 0 ? [] : [...validateServerCertificateArgs(certificateArgs), ...validateRedisTlsConfigArgs(configArgs)]),
+        ]);
+        super("redis-tls:index:RedisTlsServer", name, {}, opts);
 
-        const certificate = new RedisServerCertificate(
-            `${name}-cert`,
-            {
-                connection: args.connection,
-                dnsNames: args.dnsNames,
-                ipAddresses: args.ipAddresses,
-                caCertPem: args.caCertPem,
-                caPrivateKeyPem: args.caPrivateKeyPem,
-                chainPem: args.chainPem,
-                rootCertPem: args.rootCertPem,
-                validityHours: args.validityHours,
-                renewBeforeHours: args.renewBeforeHours,
-                keyAlgorithm: args.keyAlgorithm,
-                keyFilePass: args.keyFilePass,
-                keyOwner: redisUser,
-                reloadSocket: adminSocket === "" ? undefined : adminSocket,
-                ...files,
-            },
-            { parent: this },
-        );
-        new RedisTlsConfig(
-            `${name}-config`,
-            {
-                connection: args.connection,
-                tlsPort: args.tlsPort,
-                authClients: args.authClients,
-                bind: args.bind,
-                keyFilePass: args.keyFilePass,
-                adminSocket,
-                serviceName: args.serviceName,
-                redisGroup: redisUser,
-                ...files,
-            },
-            { parent: this, dependsOn: [certificate] },
-        );
+        const certificate = new RedisServerCertificate(`${name}-cert`, certificateArgs, { parent: this });
+        new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
 
         this.endpoint = pulumi.interpolate`${args.connection.host}:${args.tlsPort ?? CONFIG_DEFAULTS.tlsPort}`;
         this.serverName = certificate.serverName;

@@ -1,0 +1,186 @@
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    CaDistribution,
+    CertificateAuthority,
+    RedisServerCertificate,
+    RedisTlsConfig,
+    RedisTlsServer,
+    renewalSlot,
+    toCommandConnection,
+    ValidationError,
+} from "../components";
+import { isSecretInput, plain, recordResources, Recorded, settle, strings, valueOf } from "./support/mocks";
+
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
+const connection = { host: "10.0.0.5", privateKey: SSH_KEY };
+const summary = (r: Recorded[]) => r.map((x) => `${x.type} ${x.name}`).sort();
+const byName = (r: Recorded[], name: string) => r.find((x) => x.name === name)!;
+
+function serverArgs(ca: CertificateAuthority) {
+    return {
+        connection,
+        dnsNames: ["redis-1.example.internal"],
+        ipAddresses: ["10.0.0.5"],
+        caCertPem: ca.issuerCertPem,
+        caPrivateKeyPem: ca.issuerPrivateKeyPem,
+        chainPem: ca.chainPem,
+        rootCertPem: ca.rootCertPem,
+    };
+}
+
+describe("component resource graphs (mocks)", () => {
+    let recorded: Recorded[];
+    beforeEach(() => {
+        recorded = recordResources();
+    });
+
+    it("CertificateAuthority makes a P-256 root and intermediate in state, the issuing key secret", async () => {
+        const ca = new CertificateAuthority("ca");
+        await valueOf(ca.chainPem);
+        await settle(recorded);
+        assert.deepEqual(summary(recorded), [
+            "redis-tls:index:CertificateAuthority ca",
+            "tls:index/certRequest:CertRequest ca-intermediate-csr",
+            "tls:index/locallySignedCert:LocallySignedCert ca-intermediate",
+            "tls:index/privateKey:PrivateKey ca-intermediate-key",
+            "tls:index/privateKey:PrivateKey ca-root-key",
+            "tls:index/selfSignedCert:SelfSignedCert ca-root",
+        ]);
+        assert.deepEqual(byName(recorded, "ca-root-key").inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+        assert.equal(byName(recorded, "ca-root").inputs.isCaCertificate, true);
+        assert.equal(byName(recorded, "ca-intermediate").inputs.isCaCertificate, true);
+        assert.equal(plain(byName(recorded, "ca-intermediate").inputs.caPrivateKeyPem), byName(recorded, "ca-root-key").state.privateKeyPem);
+        assert.equal(await pulumi.isSecret(ca.issuerPrivateKeyPem), true);
+        assert.equal(await valueOf(ca.issuerPrivateKeyPem), byName(recorded, "ca-intermediate-key").state.privateKeyPem);
+    });
+
+    it("CertificateAuthority with an existing CA creates nothing and keeps its key secret", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+        const ca = new CertificateAuthority("org", { existing: { rootCertPem: pem, issuerPrivateKeyPem: "-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----" } });
+        assert.equal(await valueOf(ca.issuerCertPem), pem);
+        assert.equal(await valueOf(ca.chainPem), "");
+        assert.equal(await pulumi.isSecret(ca.issuerPrivateKeyPem), true);
+        await settle(recorded);
+        assert.deepEqual(summary(recorded), ["redis-tls:index:CertificateAuthority org"]);
+    });
+
+    it("RedisTlsServer: host-made key and CSR, signed for server and client auth, chain installed, then the drop-in", async () => {
+        const ca = new CertificateAuthority("ca");
+        const server = new RedisTlsServer("redis-a", serverArgs(ca));
+        assert.equal(await valueOf(server.endpoint), "10.0.0.5:6379");
+        assert.equal(await valueOf(server.serverName), "redis-1.example.internal");
+        await settle(recorded);
+        assert.deepEqual(summary(recorded).filter((s) => s.includes("redis-a")), [
+            "command:remote:Command redis-a-cert-csr",
+            "command:remote:Command redis-a-cert-install",
+            "command:remote:Command redis-a-config-install",
+            "redis-tls:index:RedisServerCertificate redis-a-cert",
+            "redis-tls:index:RedisTlsConfig redis-a-config",
+            "redis-tls:index:RedisTlsServer redis-a",
+            "tls:index/locallySignedCert:LocallySignedCert redis-a-cert-signed",
+        ]);
+        const csr = byName(recorded, "redis-a-cert-csr").inputs;
+        assert.match(csr.create, /openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256/);
+        assert.match(csr.create, /subjectAltName=DNS:redis-1\.example\.internal,IP:10\.0\.0\.5/);
+        assert.equal(csr.stdin, undefined);
+        const signed = byName(recorded, "redis-a-cert-signed").inputs;
+        assert.equal(signed.certRequestPem, byName(recorded, "redis-a-cert-csr").state.stdout);
+        assert.deepEqual(signed.allowedUses, ["digital_signature", "server_auth", "client_auth"]);
+        assert.equal(signed.validityPeriodHours, 720);
+        const install = byName(recorded, "redis-a-cert-install").inputs;
+        const pems = [byName(recorded, "redis-a-cert-signed").state.certPem, byName(recorded, "ca-intermediate").state.certPem, byName(recorded, "ca-root").state.certPem];
+        assert.equal(install.stdin, pems.map((p) => p.trim()).join("\n") + "\n");
+        assert.match(install.create, /CONFIG SET tls-cert-file "\$cert" tls-key-file "\$key"/);
+        const conf = byName(recorded, "redis-a-config-install").inputs.stdin;
+        assert.match(conf, /^port 0$/m);
+        assert.match(conf, /^tls-port 6379$/m);
+        assert.match(conf, /^tls-auth-clients yes$/m);
+    });
+
+    it("no resource input or output holds a private key except the CA's own keys (and the SSH credential)", async () => {
+        const ca = new CertificateAuthority("ca");
+        const server = new RedisTlsServer("redis-a", { ...serverArgs(ca), keyFilePass: pulumi.secret("hunter2") });
+        new CaDistribution("clients", { rootCertPem: ca.rootCertPem, hosts: [{ name: "app", connection }] });
+        await valueOf(server.certPem);
+        await settle(recorded);
+        const caKeys = new Set(recorded.filter((r) => r.type === "tls:index/privateKey:PrivateKey").map((r) => r.state.privateKeyPem));
+        const leaks = recorded
+            .filter((r) => r.type !== "tls:index/privateKey:PrivateKey")
+            .flatMap((r) => [...strings(r.inputs, "inputs"), ...strings(r.state, "state")].map(([at, v]) => [`${r.name} ${at}`, v]))
+            .filter(([at, v]) => v.includes("PRIVATE KEY") && !caKeys.has(v) && !/connection(\.value)?\.privateKey$/.test(at));
+        assert.deepEqual(leaks, []);
+        const caKeyHolders = recorded.filter((r) => strings(r.inputs).some(([, v]) => caKeys.has(v))).map((r) => r.name);
+        assert.deepEqual(caKeyHolders.sort(), ["ca-intermediate", "ca-intermediate-csr", "ca-root", "redis-a-cert-signed"]);
+    });
+
+    it("marks every key, pass phrase and SSH credential it handles as a secret", async () => {
+        const ca = new CertificateAuthority("ca");
+        const cert = new RedisServerCertificate("c", { ...serverArgs(ca), keyFilePass: "hunter2" });
+        const config = new RedisTlsConfig("conf", { connection, keyFilePass: "hunter2" });
+        assert.equal(await pulumi.isSecret(ca.issuerPrivateKeyPem), true);
+        assert.equal(await pulumi.isSecret(config.rendered), true);
+        assert.match(await valueOf(config.rendered), /^tls-key-file-pass "hunter2"$/m);
+        assert.equal(await pulumi.isSecret(pulumi.output(toCommandConnection(connection)).apply((c) => c.privateKey)), true);
+        await valueOf(cert.certPem);
+        await settle(recorded);
+        // The pass phrase reaches the host on stdin only, never in a command line.
+        const commands = recorded.filter((r) => r.type === "command:remote:Command");
+        assert.deepEqual(commands.filter((r) => strings(r.inputs.create).some(([, v]) => v.includes("hunter2"))), []);
+        assert.ok(isSecretInput(byName(recorded, "c-csr").inputs.stdin));
+        assert.equal(plain(byName(recorded, "c-csr").inputs.stdin), "hunter2\n");
+        assert.ok(isSecretInput(byName(recorded, "conf-install").inputs.stdin));
+        // Every SSH connection and every use of the CA key reaches the provider as a secret.
+        assert.deepEqual(commands.filter((r) => !isSecretInput(r.inputs.connection)).map((r) => r.name), []);
+        assert.ok(isSecretInput(byName(recorded, "c-signed").inputs.caPrivateKeyPem));
+    });
+
+    it("without a pass phrase the drop-in is plain and the CSR step gets no stdin", async () => {
+        const config = new RedisTlsConfig("conf", { connection });
+        assert.equal(await pulumi.isSecret(config.rendered), false);
+        assert.doesNotMatch(await valueOf(config.rendered), /tls-key-file-pass/);
+    });
+
+    it("runs host scripts through sudo for a non-root login and through bash for root", async () => {
+        new CaDistribution("clients", {
+            rootCertPem: "pem",
+            hosts: [
+                { name: "a", connection: { ...connection, user: "deploy" } },
+                { name: "b", connection },
+            ],
+        });
+        await settle(recorded);
+        assert.match(byName(recorded, "clients-a").inputs.create, /^sudo -n \/bin\/bash -c '/);
+        assert.match(byName(recorded, "clients-b").inputs.create, /^\/bin\/bash -c '/);
+        assert.match(byName(recorded, "clients-b").inputs.delete, /rm -f "\$anchor"/);
+        assert.equal(byName(recorded, "clients-b").inputs.stdin, "pem");
+    });
+
+    it("re-issues on the first run of a new renewal slot: the CSR step's trigger changes", async () => {
+        const ca = new CertificateAuthority("ca");
+        const realNow = Date.now;
+        const t0 = Date.UTC(2026, 0, 1);
+        const renewAfter = 480;
+        try {
+            for (const [name, at] of [["same", t0], ["same-later", t0 + 1000], ["next", (renewalSlot(t0, renewAfter) + 1) * renewAfter * 3_600_000]] as const) {
+                Date.now = () => at;
+                new RedisServerCertificate(name, serverArgs(ca));
+            }
+        } finally {
+            Date.now = realNow;
+        }
+        await settle(recorded);
+        const slot = (n: string) => byName(recorded, `${n}-csr`).inputs.triggers;
+        assert.deepEqual(slot("same"), slot("same-later"));
+        assert.notDeepEqual(slot("same"), slot("next"));
+    });
+
+    it("bad input throws before any resource is registered, naming the field", async () => {
+        assert.throws(
+            () => new RedisTlsServer("bad", { ...serverArgs(new CertificateAuthority("ca")), dnsNames: ["redis_1"] }),
+            (e: unknown) => e instanceof ValidationError && /\[dnsNames\] "redis_1" is not a valid DNS name/.test(e.message),
+        );
+        await settle(recorded);
+        assert.deepEqual(summary(recorded).filter((s) => s.includes("bad")), []);
+    });
+});
