@@ -55,9 +55,12 @@ export function shellQuote(s: string): string {
 
 /**
  * The command that runs a rendered host script with bash as root for the given login user.
- * The login shell may be dash, which lacks `pipefail`, so the script always goes to bash.
+ * The login shell may be dash, which lacks `pipefail`, so the script always goes to bash. It goes as
+ * a quoted here-document, so `pulumi preview` shows it verbatim, and stdin stays free for data.
  */
 export function asRoot(script: string, user: string | undefined): string {
-    const bash = `/bin/bash -c ${shellQuote(script)}`;
+    const bash = `/bin/bash -c "$(cat <<'${SCRIPT_END}'\n${script.trimEnd()}\n${SCRIPT_END}\n)"`;
     return (user ?? DEFAULT_SSH_USER) === "root" ? bash : `sudo -n ${bash}`;
 }
+
+const SCRIPT_END = "REDIS_TLS_SCRIPT";

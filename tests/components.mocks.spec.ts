@@ -150,8 +150,8 @@ describe("component resource graphs (mocks)", () => {
             ],
         });
         await settle(recorded);
-        assert.match(byName(recorded, "clients-a").inputs.create, /^sudo -n \/bin\/bash -c '/);
-        assert.match(byName(recorded, "clients-b").inputs.create, /^\/bin\/bash -c '/);
+        assert.match(byName(recorded, "clients-a").inputs.create, /^sudo -n \/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
+        assert.match(byName(recorded, "clients-b").inputs.create, /^\/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
         assert.match(byName(recorded, "clients-b").inputs.delete, /rm -f "\$anchor"/);
         assert.equal(byName(recorded, "clients-b").inputs.stdin, "pem");
     });
