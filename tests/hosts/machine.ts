@@ -135,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Stops a slot's host and removes everything the slot made. SIGTERM makes nspawn halt the
- * container in order (~1.5 s); whatever is left in the slot's cgroups is then killed, and the
+ * container in order (about 0.3 s); whatever is left in the slot's cgroups is then killed, and the
  * cgroups are removed deepest first (rmdir refuses a cgroup that still has children).
  */
 export async function tearDownSlot(s: Slot, nspawn?: ChildProcess): Promise<void> {
@@ -144,7 +144,13 @@ export async function tearDownSlot(s: Slot, nspawn?: ChildProcess): Promise<void
     await exited(nspawn, 20_000);
   }
   for (let i = 0; i < 50 && cgroupPids(s.machine).length > 0; i++) {
-    for (const pid of cgroupPids(s.machine)) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    for (const pid of cgroupPids(s.machine)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+    }
     await sleep(100);
   }
   for (const dir of cgroupDirs(s.machine).sort().reverse()) {
@@ -159,7 +165,9 @@ export async function tearDownSlot(s: Slot, nspawn?: ChildProcess): Promise<void
     }
   }
   if (fs.existsSync(`/run/netns/${s.machine}`)) await check("ip", ["netns", "del", s.machine]);
-  if (fs.existsSync(`/sys/class/net/${s.veth}`)) await check("ip", ["link", "del", s.veth]);
+  // Deleting the netns destroys the pair asynchronously, so the link may vanish under us.
+  const link = await run("ip", ["link", "del", s.veth]);
+  if (link.code !== 0 && fs.existsSync(`/sys/class/net/${s.veth}`)) throw new Error(`[stop] ip link del ${s.veth}: ${link.stderr.trim()}`);
   tryRmdir(path.join(NSPAWN_RUN_DIR, "propagate", s.machine));
   fs.rmSync(claimPath(s), { force: true });
 }
@@ -176,19 +184,31 @@ export function leftovers(): string[] {
   if (fs.existsSync(RUN_ROOT)) {
     out.push(...fs.readdirSync(RUN_ROOT).filter((n) => n.startsWith("run-")).map((n) => `run dir ${RUN_ROOT}/${n}`));
   }
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const target = line.split(" ")[4];
+    if (target?.startsWith(`${RUN_ROOT}/`)) out.push(`mount ${target}`);
+  }
+  for (const [pid, cmdline] of nspawnProcesses()) {
+    if (cmdline.some((a) => a.startsWith(`--machine=${PREFIX}`))) out.push(`process ${pid} ${cmdline.join(" ").trim()}`);
+  }
+  return out;
+}
+
+/** Live (not zombie) systemd-nspawn processes on the machine, with their argv. */
+function nspawnProcesses(): Array<[number, string[]]> {
+  const out: Array<[number, string[]]> = [];
   for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmdline: string[];
     try {
-      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (cmdline[0]?.endsWith("systemd-nspawn")) out.push([Number(pid), cmdline]);
     } catch {
-      continue;
-    }
-    if (cmdline.some((a) => a.endsWith("systemd-nspawn")) && cmdline.some((a) => a.startsWith(`--machine=${PREFIX}`))) {
-      out.push(`process ${pid} ${cmdline.join(" ").trim()}`);
+      // exited meanwhile
     }
   }
   return out;
 }
+
+const nspawnRunning = (): boolean => nspawnProcesses().length > 0;
 
 /**
  * Removes what a crashed run left: slots whose owner process is gone (or that have no claim
@@ -222,6 +242,11 @@ export async function tidyMachine(): Promise<void> {
   if (fs.existsSync("/run/netns") && fs.readdirSync("/run/netns").length === 0) {
     await run("umount", ["/run/netns"]);
     tryRmdir("/run/netns");
+  }
+  // A SIGKILLed nspawn leaves its image lock file behind; with no nspawn running none is held.
+  const locks = path.join(NSPAWN_RUN_DIR, "locks");
+  if (fs.existsSync(locks) && !nspawnRunning()) {
+    for (const f of fs.readdirSync(locks)) if (f.startsWith("inode-")) fs.rmSync(path.join(locks, f), { force: true });
   }
   for (const dir of ["locks", "propagate", ""]) tryRmdir(path.join(NSPAWN_RUN_DIR, dir));
 }
