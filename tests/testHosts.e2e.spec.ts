@@ -68,6 +68,58 @@ describe("test hosts: Debian under systemd-nspawn, reached over SSH", function (
     assert.equal(await received, `from ${h.name}`);
   });
 
+  it("lets every host reach every other host of the run: sshd answers on its address", async () => {
+    const { hosts } = fixture!;
+    for (const from of hosts) {
+      for (const to of hosts.filter((h) => h !== from)) {
+        const r = await from.exec(`timeout 5 bash -c 'exec 3<>/dev/tcp/${to.address}/22 && head -c 8 <&3'`);
+        assert.equal(r.code, 0, `${from.name} -> ${to.name} (${to.address}): ${r.stderr}`);
+        assert.equal(r.stdout, "SSH-2.0-");
+      }
+    }
+  });
+
+  it("lets every host reach a server on one host's gateway (as an ACME server for all hosts would listen)", async () => {
+    const { hosts } = fixture!;
+    const gateway = hosts[0].gateway;
+    const server = net.createServer();
+    const received = new Set<string>();
+    const allIn = new Promise<void>((resolve) =>
+      server.on("connection", (sock) => sock.on("data", (d) => {
+        received.add(String(d).trim());
+        sock.end();
+        if (received.size === hosts.length) resolve();
+      })));
+    await new Promise<void>((resolve) => server.listen(0, gateway, resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const sent = await Promise.all(hosts.map((h) => h.exec(`echo "from ${h.name}" > /dev/tcp/${gateway}/${port}`, { timeoutMs: 10_000 })));
+      for (const r of sent) assert.equal(r.code, 0, r.stderr);
+      await allIn;
+      assert.deepEqual([...received].sort(), hosts.map((h) => `from ${h.name}`).sort());
+    } finally {
+      server.close();
+    }
+  });
+
+  it("routes only to the run's /30s: no default route, nothing else of 10.213.77.0/24", async () => {
+    const { hosts } = fixture!;
+    const net30 = (address: string) => `${address.replace(/\.\d+$/, "")}.${Number(address.split(".")[3]) & ~3}/30`;
+    for (const h of hosts) {
+      const r = await h.exec("ip -4 route show table all type unicast; ip -4 route show default");
+      assert.equal(r.code, 0, r.stderr);
+      const routes = r.stdout.trim().split("\n").map((l) => l.split(" ").slice(0, 3).join(" ")).sort();
+      const expected = [
+        `${net30(h.address)} dev ${h.machine}h`,
+        ...hosts.filter((o) => o !== h).map((o) => `${net30(o.address)} via ${h.gateway}`),
+      ].sort();
+      assert.deepEqual(routes, expected, `routes of ${h.name}:\n${r.stdout}`);
+      const outside = await h.exec("ip route get 192.0.2.1");
+      assert.notEqual(outside.code, 0);
+      assert.match(outside.stderr, /Network is unreachable/);
+    }
+  });
+
   it("stop() leaves no netns, link, cgroup, nspawn process or run dir, and /dev/null intact", async () => {
     const t = process.hrtime.bigint();
     await fixture!.stop();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureImage, resolveImageSpec, type ImageSpec } from "./image";
-import { claimSlot, cleanupStale, MAX_HOSTS, PREFIX, RUN_ROOT, setUpNetwork, tearDownSlot, tidyMachine, type Slot } from "./machine";
+import { claimSlot, cleanupStale, MAX_HOSTS, PREFIX, routeBetween, RUN_ROOT, setUpNetwork, tearDownSlot, tidyMachine, type Slot } from "./machine";
 import { check, removeTree, run, type RunResult } from "./run";
 
 export interface HostSpec extends ImageSpec {
@@ -22,14 +22,20 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-/** A booted Debian host (systemd as PID 1) in its own network namespace, reached as root over SSH. */
+/**
+ * A booted Debian host (systemd as PID 1) in its own network namespace, reached as root over SSH.
+ * It reaches the other hosts of its run and the run's gateways, and nothing else (no default route).
+ */
 export interface TestHost {
   /** The name given to startHosts; also the host's hostname. */
   name: string;
   /** The fixture's name for it: its nspawn machine, netns and cgroup name (e.g. `rtls0`). */
   machine: string;
   address: string;
-  /** The machine-side address of the veth, reachable from the host. */
+  /**
+   * The machine-side address of this host's veth. Every host of the run reaches every host's
+   * gateway, so a server for all the hosts can listen on any one of them.
+   */
   gateway: string;
   user: "root";
   /** The private key in OpenSSH's PEM-armoured format, as @pulumi/command connections take it. */
@@ -111,6 +117,8 @@ export async function startHosts(names: string[], spec: HostSpec = {}): Promise<
       started.push({ slot: claimSlot() });
       await setUpNetwork(started[i].slot);
     }
+    const slots = started.map((h) => h.slot);
+    await Promise.all(slots.map((s) => routeBetween(s, slots)));
     const sshDir = path.join(rootfs, "etc/ssh");
     const hostKeys = fs.readdirSync(sshDir).filter((f) => /^ssh_host_\w+_key\.pub$/.test(f))
       .map((f) => fs.readFileSync(path.join(sshDir, f), "utf8").split(" ").slice(0, 2).join(" "));

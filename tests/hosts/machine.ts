@@ -7,7 +7,10 @@ import { check, removeTree, run } from "./run";
 
 /** Prefix of every netns, link, cgroup and machine name the fixture creates. */
 export const PREFIX = "rtls";
-/** Test hosts live in this /24 only: slot i is the /30 10.213.77.4i/30, machine side .4i+1, host .4i+2. */
+/**
+ * Test hosts live in this /24 only: slot i is the /30 10.213.77.4i/30, machine side .4i+1, host
+ * .4i+2. A host routes only to the /30s of the other hosts of its run (see routeBetween).
+ */
 export const SUBNET = "10.213.77.0/24";
 export const MAX_HOSTS = 64;
 /** Per-run directories (key, extracted image, logs) and slot claims; /var/tmp because the image is ~190 MB. */
@@ -27,12 +30,17 @@ export interface Slot {
   gateway: string;
   /** The host's address. */
   address: string;
+  /** The slot's /30, e.g. `10.213.77.4/30`. */
+  subnet: string;
 }
 
 export function slot(index: number): Slot {
   const machine = `${PREFIX}${index}`;
   const base = SUBNET.split(".").slice(0, 3).join(".");
-  return { index, machine, veth: `${machine}m`, gateway: `${base}.${4 * index + 1}`, address: `${base}.${4 * index + 2}` };
+  return {
+    index, machine, veth: `${machine}m`,
+    gateway: `${base}.${4 * index + 1}`, address: `${base}.${4 * index + 2}`, subnet: `${base}.${4 * index}/30`,
+  };
 }
 
 export function isAlive(pid: number): boolean {
@@ -75,16 +83,30 @@ export function claimSlot(): Slot {
   throw new Error(`[startHosts] all ${MAX_HOSTS} slots of ${SUBNET} are taken; stop other runs or call cleanupStale()`);
 }
 
-/** A netns with one veth pair and no default route, so a host can reach only its gateway. */
+/** A netns with one veth pair and no default route; routeBetween adds the routes to the other hosts. */
 export async function setUpNetwork(s: Slot): Promise<void> {
   const peer = `${s.machine}h`;
   await check("ip", ["netns", "add", s.machine]);
   await check("ip", ["link", "add", s.veth, "type", "veth", "peer", "name", peer, "netns", s.machine]);
+  // Forwarding for packets received on this veth only: the machine's net.ipv4.ip_forward stays as
+  // found, and the setting goes with the veth. Which destinations a host sends to is up to its routes.
+  fs.writeFileSync(`/proc/sys/net/ipv4/conf/${s.veth}/forwarding`, "1");
   await check("ip", ["addr", "add", `${s.gateway}/30`, "dev", s.veth]);
   await check("ip", ["link", "set", s.veth, "up"]);
   await check("ip", ["-n", s.machine, "addr", "add", `${s.address}/30`, "dev", peer]);
   await check("ip", ["-n", s.machine, "link", "set", peer, "up"]);
   await check("ip", ["-n", s.machine, "link", "set", "lo", "up"]);
+}
+
+/**
+ * Routes each other slot's /30 via this slot's gateway inside its netns, so the host reaches the
+ * other hosts of its run and their gateways. Only those /30s: the machine has a link route for
+ * each, so nothing a host sends is forwarded out of the machine (a route for all of SUBNET would
+ * send traffic for unused addresses out of the machine's default route).
+ */
+export async function routeBetween(s: Slot, all: Slot[]): Promise<void> {
+  const routes = all.filter((o) => o.index !== s.index).map((o) => `route add ${o.subnet} via ${s.gateway}\n`);
+  if (routes.length > 0) await check("ip", ["-n", s.machine, "-batch", "-"], { stdin: routes.join("") });
 }
 
 function cgroupDirs(machine: string): string[] {
