@@ -111,3 +111,14 @@ export function children(content: Buffer): Tlv[] {
   }
   return out;
 }
+
+export function pem(type: string, body: Buffer): string {
+  const lines = body.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${type}-----\n${lines.join("\n")}\n-----END ${type}-----\n`;
+}
+
+export function unpem(text: string, type: string, field: string): Buffer {
+  const m = new RegExp(`-----BEGIN ${type}-----([^-]+)-----END ${type}-----`).exec(String(text ?? ""));
+  if (!m) throw new Error(`[${field}] failed to decode PEM of expected type "${type}"`);
+  return Buffer.from(m[1].replace(/\s+/g, ""), "base64");
+}
