@@ -1,5 +1,5 @@
 // A throwaway sshd on 127.0.0.1 for tests: its own host key, one authorized
-// client key, root login by key only. Needs /usr/sbin/sshd (install-deps.sh).
+// client key, root login by key only. Needs /usr/sbin/sshd (tests/install-deps.sh).
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -50,7 +50,7 @@ async function ready(proc: ChildProcess, port: number): Promise<boolean> {
 
 /** acceptEnv: names sshd lets clients set (its AcceptEnv); none by default. */
 export async function startSshd(opts: { acceptEnv?: string[] } = {}): Promise<Sshd> {
-  if (!fs.existsSync("/usr/sbin/sshd")) throw new Error("/usr/sbin/sshd is missing; run tests/harness/install-deps.sh");
+  if (!fs.existsSync("/usr/sbin/sshd")) throw new Error("/usr/sbin/sshd is missing; run tests/install-deps.sh");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-sshd-"));
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", path.join(dir, "host_key")]);
   const hostKey = fs.readFileSync(path.join(dir, "host_key.pub"), "utf8").trim();

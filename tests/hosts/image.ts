@@ -20,7 +20,7 @@ export const DEFAULT_PACKAGES: readonly string[] = [
 export const IMAGE_CACHE_DIR = "/var/cache/redis-tls-test/images";
 
 const BUILD_SCRIPT = path.join(__dirname, "build-image.sh");
-const INSTALL_DEPS = path.join(__dirname, "install-deps.sh");
+const INSTALL_DEPS = path.join(__dirname, "..", "install-deps.sh");
 // A build killed by SIGKILL skips its trap; anything this old is no longer being written.
 const STALE_BUILD_MS = 60 * 60_000;
 
