@@ -5,6 +5,7 @@ export * from "./ca/certificateAuthority";
 export * from "./certificate/renewal";
 export * from "./certificate/scripts";
 export * from "./certificate/redisServerCertificate";
+export * from "./reload/scripts";
 export * from "./config/render";
 export * from "./config/redisTlsConfig";
 export * from "./distribution/scripts";

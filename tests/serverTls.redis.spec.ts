@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderInstallCertScript, renderKeyAndCsrScript, renderRedisTlsConf } from "../components";
-import { check, runScript } from "./support/run";
+import { renderInstallCertScript, renderKeyAndCsrScript, renderRedisTlsConf, renderReloadUserSetup } from "../components";
+import { check, run, runScript } from "./support/run";
 import { freePort, RedisProcess } from "./support/redisProcess";
 import { TestCa } from "./support/testCa";
 import { command, connectTls, ping, servedSerial } from "./support/tlsClient";
@@ -23,8 +23,9 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
     const socket = () => `${dir}/redis.sock`;
     const csrScript = (name = "redis-1.test") =>
         renderKeyAndCsrScript({ ...files(), keyAlgorithm: "ECDSA_P256", commonName: name, dnsNames: [name], ipAddresses: ["127.0.0.1"], encryptKey: false });
+    const reloadUser = () => ({ user: "redis-tls-reload", passFile: `${dir}/tls/reload.pass` });
     const installScript = () =>
-        renderInstallCertScript({ ...files(), dnsNames: ["redis-1.test"], ipAddresses: ["127.0.0.1"], reloadSocket: socket() });
+        renderInstallCertScript({ ...files(), dnsNames: ["redis-1.test"], ipAddresses: ["127.0.0.1"], reload: { socket: socket(), ...reloadUser() } });
     const conn = (extra: { servername?: string; withCert?: boolean } = {}) => ({
         port,
         ca: ca.rootCert,
@@ -46,9 +47,11 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
         const installed = await runScript(installScript(), await issue());
         assert.equal(installed.code, 0, installed.stderr);
         port = await freePort();
+        const setup = await runScript(renderReloadUserSetup({ ...reloadUser(), aclPath: `${dir}/tls/reload.acl`, group: "redis" }));
+        assert.equal(setup.code, 0, setup.stderr);
         fs.writeFileSync(`${dir}/tls.conf`, renderRedisTlsConf({
             tlsPort: port, plaintextPort: 0, bind: ["127.0.0.1"], ...files(), authClients: "yes", replication: true, cluster: false,
-            protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: socket(),
+            protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: socket(), reloadAclPath: `${dir}/tls/reload.acl`,
         }));
         redis = await RedisProcess.start(dir, `${dir}/tls.conf`, socket());
     });
@@ -91,13 +94,27 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
         const open = await connectTls(conn());
         const result = await runScript(installScript(), await issue());
         assert.equal(result.code, 0, result.stderr);
-        assert.match(result.stdout, /reloaded through/);
+        assert.match(result.stdout, /^reloaded serial=\w+ through /m);
         const after = await servedSerial(conn());
         assert.notEqual(after, before);
         assert.equal(await command(open, "PING"), "+PONG");
         open.destroy();
         assert.equal(redis.child.exitCode, null);
         assert.equal((await check("redis-cli", ["-s", socket(), "INFO", "server"])).match(/process_id:(\d+)/)![1], String(redis.pid));
+    });
+
+    it("reloads as a user allowed only CONFIG SET, whose password is root-only and only hashed in Redis's config", async () => {
+        const pass = fs.readFileSync(`${dir}/tls/reload.pass`, "utf8").trim();
+        assert.equal(fs.statSync(`${dir}/tls/reload.pass`).mode & 0o777, 0o600);
+        assert.doesNotMatch(fs.readFileSync(`${dir}/tls/reload.acl`, "utf8"), new RegExp(pass));
+        const env = { ...process.env, REDISCLI_AUTH: pass };
+        const as = (...cmd: string[]) => run("redis-cli", ["-s", socket(), "--user", "redis-tls-reload", ...cmd], undefined, env);
+        assert.equal((await as("CONFIG", "SET", "tls-protocols", "TLSv1.2 TLSv1.3")).stdout.trim(), "OK");
+        for (const cmd of [["FLUSHALL"], ["CONFIG", "GET", "dir"], ["SET", "k", "v"], ["ACL", "LIST"]]) {
+            assert.match((await as(...cmd)).stdout, /NOPERM/, cmd.join(" "));
+        }
+        const wrong = await run("redis-cli", ["-s", socket(), "--user", "redis-tls-reload", "--pass", "wrong", "CONFIG", "SET", "maxclients", "10"]);
+        assert.match(wrong.stderr + wrong.stdout, /WRONGPASS/);
     });
 
     it("is idempotent: installing the same chain again changes nothing", async () => {

@@ -15,6 +15,7 @@ import {
     Problem,
     show,
 } from "../validation/fields";
+import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
 import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
 
@@ -72,6 +73,16 @@ export interface RedisServerCertificateArgs {
     keyFilePass?: pulumi.Input<string>;
     /** Root-only unix socket of the running Redis; when given, a new certificate is hot-loaded through it. */
     reloadSocket?: string;
+    /**
+     * ACL user the hot reload authenticates as (made by RedisTlsConfig).
+     * @default "redis-tls-reload"
+     */
+    reloadUser?: string;
+    /**
+     * Root-only file on the host with that user's password (made by RedisTlsConfig).
+     * @default "/etc/redis/tls/reload.pass"
+     */
+    reloadPassFile?: string;
 }
 
 export const CERTIFICATE_DEFAULTS = {
@@ -106,6 +117,8 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
         problems.push(`[certPath] ${show(paths)} name the same file twice; give certPath, keyPath and caPath distinct files`);
     }
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
+    if (args.reloadPassFile !== undefined) problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile));
+    if (args.reloadUser !== undefined) problems.push(checkUnixName("reloadUser", args.reloadUser));
     problems.push(checkUnixName("keyOwner", args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner));
 
     const validity = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;
@@ -196,7 +209,19 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             `${name}-install`,
             {
                 connection,
-                create: asRoot(renderInstallCertScript({ ...files, dnsNames, ipAddresses, reloadSocket: args.reloadSocket }), user),
+                create: asRoot(renderInstallCertScript({
+                        ...files,
+                        dnsNames,
+                        ipAddresses,
+                        reload:
+                            args.reloadSocket === undefined
+                                ? undefined
+                                : {
+                                      socket: args.reloadSocket,
+                                      user: args.reloadUser ?? RELOAD_DEFAULTS.user,
+                                      passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
+                                  },
+                    }), user),
                 stdin: bundle,
                 logging: "stdoutAndStderr",
             },

@@ -1,4 +1,5 @@
 import { KeyAlgorithm, opensslGenpkeyArgs } from "../keyAlgorithm";
+import { ReloadArgs, renderReloadScript } from "../reload/scripts";
 
 /** Where a server certificate and its key live on the host, and who owns the key. */
 export interface CertificateFiles {
@@ -63,18 +64,17 @@ export interface InstallCertScriptArgs extends CertificateFiles {
     dnsNames: string[];
     /** Addresses the certificate must carry. */
     ipAddresses: string[];
-    /** Root-only unix socket of the running Redis; when it exists the new files are hot-loaded through it. */
-    reloadSocket?: string;
+    /** How to hot-load the new files into the running Redis; without it they are read at the next start. */
+    reload?: Omit<ReloadArgs, "certPath" | "keyPath" | "caPath">;
 }
 
 /**
  * Installs a certificate chain read from stdin (leaf first, root last) and hot-loads it.
  *
- * Facts measured on Redis 7.0: `CONFIG SET tls-cert-file P tls-key-file K` in one call reloads both
- * atomically; a mismatched key is refused with an error but `redis-cli` still exits 0 unless `-e` is
- * given; a file cut after the leaf, or an expired certificate, loads with `OK`. So the chain is
- * verified to the root and for server use before anything moves, the key is picked by matching public
- * keys, files move into place atomically with the previous ones kept, and anything but `OK` fails.
+ * Redis loads a chain cut after the leaf, or an expired certificate, with `OK`, so the chain is
+ * verified to the root, for server use and for every expected name before anything moves; the key
+ * is picked by matching public keys; files move into place atomically with the previous ones kept
+ * for the reload (reload/scripts.ts) to fall back to.
  */
 export function renderInstallCertScript(a: InstallCertScriptArgs): string {
     return `set -euo pipefail
@@ -115,8 +115,11 @@ if [ -n "$newkey" ]; then
   mv -f "$newkey.pub" "$key.pub"
   mv -f "$newkey" "$key"
 fi
-${a.reloadSocket === undefined ? "" : renderReload(a.reloadSocket)}echo "installed $(openssl x509 -in "$cert" -noout -serial)"
-`;
+echo "installed $(openssl x509 -in "$cert" -noout -serial)"
+${a.reload === undefined ? "" : `(
+${renderReloadScript({ ...a.reload, certPath: a.certPath, keyPath: a.keyPath, caPath: a.caPath }).trimEnd()}
+)
+`}`;
 }
 
 /** One check per expected SAN, so a chain issued for another host never replaces this one's. */
@@ -129,20 +132,4 @@ function renderSanChecks(dnsNames: string[], ipAddresses: string[]): string {
 fi
 `)
         .join("");
-}
-
-/** The hot reload: one CONFIG SET over the root-only socket, rolled back unless Redis answers OK. */
-function renderReload(socket: string): string {
-    return `sock='${socket}'
-if [ -S "$sock" ]; then
-  if ! reply=$(redis-cli -s "$sock" -e CONFIG SET tls-cert-file "$cert" tls-key-file "$key" tls-ca-cert-file "$ca" 2>&1) || [ "$reply" != "OK" ]; then
-    for f in "$cert" "$key" "$key.pub" "$ca"; do
-      if [ -e "$f.previous" ]; then mv -f "$f.previous" "$f"; fi
-    done
-    echo "redis refused the new certificate, previous files restored: $reply" >&2
-    exit 1
-  fi
-  echo "reloaded through $sock"
-fi
-`;
 }

@@ -12,6 +12,7 @@ import {
     Problem,
     show,
 } from "../validation/fields";
+import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 
 export const AUTH_CLIENTS = ["yes", "optional", "no"] as const;
@@ -71,6 +72,22 @@ export interface RedisTlsConfigArgs {
      * @default "/run/redis/redis-server.sock"
      */
     adminSocket?: string;
+    /**
+     * ACL user the certificate hot reload runs as, allowed only CONFIG SET; its password is made on
+     * the host and never leaves it.
+     * @default "redis-tls-reload"
+     */
+    reloadUser?: string;
+    /**
+     * Root-only file with the reload user's password.
+     * @default "/etc/redis/tls/reload.pass"
+     */
+    reloadPassFile?: string;
+    /**
+     * ACL file Redis includes for the reload user (holds only the password's SHA-256).
+     * @default "/etc/redis/tls/reload.acl"
+     */
+    reloadAclPath?: string;
     /**
      * The drop-in file this component owns.
      * @default "/etc/redis/tls.conf"
@@ -142,6 +159,9 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     }
     const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
     if (socket !== "") problems.push(checkAbsolutePath("adminSocket", socket));
+    problems.push(checkUnixName("reloadUser", args.reloadUser ?? RELOAD_DEFAULTS.user));
+    problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile ?? RELOAD_DEFAULTS.passFile));
+    problems.push(checkAbsolutePath("reloadAclPath", args.reloadAclPath ?? RELOAD_DEFAULTS.aclPath));
     problems.push(checkOneOf("authClients", args.authClients ?? CONFIG_DEFAULTS.authClients, AUTH_CLIENTS));
     const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
     if (protocols.length === 0) {
@@ -184,7 +204,9 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             cluster: args.cluster ?? CONFIG_DEFAULTS.cluster,
             protocols: [...(args.protocols ?? CONFIG_DEFAULTS.protocols)],
             adminSocket: socket === "" ? undefined : socket,
+            reloadAclPath: args.reloadAclPath ?? RELOAD_DEFAULTS.aclPath,
         };
+        const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
         const rendered =
             args.keyFilePass === undefined
                 ? pulumi.output(renderRedisTlsConf(values))
@@ -199,7 +221,16 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
                         dropInPath: args.dropInPath ?? CONFIG_DEFAULTS.dropInPath,
                         redisConfPath: args.redisConfPath ?? CONFIG_DEFAULTS.redisConfPath,
                         serviceName: args.serviceName ?? CONFIG_DEFAULTS.serviceName,
-                        group: args.redisGroup ?? CONFIG_DEFAULTS.redisGroup,
+                        group,
+                        reloadUser:
+                            socket === ""
+                                ? undefined
+                                : {
+                                      user: args.reloadUser ?? RELOAD_DEFAULTS.user,
+                                      passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
+                                      aclPath: values.reloadAclPath,
+                                      group,
+                                  },
                     }),
                     args.connection.user,
                 ),

@@ -1,3 +1,5 @@
+import { ReloadUserArgs, renderReloadUserSetup } from "../reload/scripts";
+
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
     tlsPort: number;
@@ -14,6 +16,8 @@ export interface RedisTlsConfValues {
     protocols: string[];
     /** Root-only unix socket used by the hot reload; omitted when undefined. */
     adminSocket?: string;
+    /** ACL file defining the reload user, included with the socket. */
+    reloadAclPath?: string;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -47,12 +51,15 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         // TLS or not; with client certificates required, the certificate is the credential.
         `protected-mode ${yesNo(v.authClients !== "yes")}`,
         ...(v.adminSocket === undefined ? [] : [`unixsocket ${v.adminSocket}`, "unixsocketperm 700"]),
+        ...(v.adminSocket === undefined || v.reloadAclPath === undefined ? [] : [`include ${v.reloadAclPath}`]),
     ];
     return lines.join("\n") + "\n";
 }
 
 export interface InstallConfScriptArgs {
     dropInPath: string;
+    /** When set, the reload user's password and ACL file are made before Redis restarts. */
+    reloadUser?: ReloadUserArgs;
     redisConfPath: string;
     serviceName: string;
     /** Group that may read the drop-in (the Redis service group). */
@@ -60,8 +67,8 @@ export interface InstallConfScriptArgs {
 }
 
 /**
- * Installs the drop-in read from stdin, makes redis.conf include it, and restarts Redis only when
- * either file changed (or Redis is not running). It may carry `tls-key-file-pass`, hence mode 0640.
+ * Installs the drop-in read from stdin, makes redis.conf include it (and the reload user's ACL file
+ * exist), and restarts Redis only when one of them changed (or Redis is not running). It may carry `tls-key-file-pass`, hence mode 0640.
  */
 export function renderInstallConfScript(a: InstallConfScriptArgs): string {
     return `set -euo pipefail
@@ -73,7 +80,8 @@ cat > "$tmp"
 chown root:${a.group} "$tmp"
 chmod 0640 "$tmp"
 changed=no
-if ! cmp -s "$tmp" "$dropin"; then
+${a.reloadUser === undefined ? "" : `install -d -m 0750 -o root -g ${a.group} "$(dirname '${a.reloadUser.aclPath}')"
+${renderReloadUserSetup(a.reloadUser)}`}if ! cmp -s "$tmp" "$dropin"; then
   mv -f "$tmp" "$dropin"
   changed=yes
 fi

@@ -62,6 +62,11 @@ export interface RedisTlsServerArgs {
      */
     adminSocket?: string;
     /**
+     * ACL user, allowed only CONFIG SET, that the hot reload runs as; its password is made on the host.
+     * @default "redis-tls-reload"
+     */
+    reloadUser?: string;
+    /**
      * systemd unit of Redis.
      * @default "redis-server"
      */
@@ -117,6 +122,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             keyFilePass: args.keyFilePass,
             keyOwner: redisUser,
             reloadSocket: adminSocket === "" ? undefined : adminSocket,
+            reloadUser: args.reloadUser,
             ...files,
         };
         const configArgs: RedisTlsConfigArgs = {
@@ -128,6 +134,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             adminSocket,
             serviceName: args.serviceName,
             redisGroup: redisUser,
+            reloadUser: args.reloadUser,
             ...files,
         };
         // Validated before super() and before any child, so bad input registers nothing at all.

@@ -7,6 +7,18 @@ cat > "$tmp"
 chown root:redis "$tmp"
 chmod 0640 "$tmp"
 changed=no
+install -d -m 0750 -o root -g redis "$(dirname '/etc/redis/tls/reload.acl')"
+pass='/etc/redis/tls/reload.pass' acl='/etc/redis/tls/reload.acl'
+if [ ! -s "$pass" ]; then
+  (umask 077 && openssl rand -hex 32 > "$pass.tmp" && mv -f "$pass.tmp" "$pass")
+fi
+chown root:root "$pass"
+chmod 0600 "$pass"
+hash=$(tr -d '\n' < "$pass" | sha256sum | cut -d' ' -f1)
+printf 'user redis-tls-reload on #%s resetchannels -@all +config|set\n' "$hash" > "$acl.tmp"
+chown root:redis "$acl.tmp"
+chmod 0640 "$acl.tmp"
+if cmp -s "$acl.tmp" "$acl"; then rm -f "$acl.tmp"; else mv -f "$acl.tmp" "$acl"; changed=yes; fi
 if ! cmp -s "$tmp" "$dropin"; then
   mv -f "$tmp" "$dropin"
   changed=yes

@@ -3,27 +3,34 @@ import {
     renderInstallConfScript,
     renderKeyAndCsrScript,
     renderRedisTlsConf,
+    renderReloadScript,
     renderTrustInstallScript,
     renderTrustRemoveScript,
 } from "../../components";
 
 const files = { certPath: "/etc/redis/tls/redis.crt", keyPath: "/etc/redis/tls/redis.key", caPath: "/etc/redis/tls/ca.crt", keyOwner: "redis" };
+const reloadUser = { user: "redis-tls-reload", passFile: "/etc/redis/tls/reload.pass" };
 const sans = { dnsNames: ["redis-1.example.internal", "redis.example.internal"], ipAddresses: ["10.0.0.5", "fd00::5"] };
 
 /** Every host script the components send, rendered with representative values, by golden file name. */
 export const HOST_SCRIPTS: Record<string, string> = {
     "key-and-csr.sh": renderKeyAndCsrScript({ ...files, ...sans, keyAlgorithm: "ECDSA_P256", commonName: "redis-1.example.internal", encryptKey: false }),
     "key-and-csr.encrypted-rsa.sh": renderKeyAndCsrScript({ ...files, ...sans, keyAlgorithm: "RSA_3072", commonName: "redis-1.example.internal", encryptKey: true }),
-    "install-cert.sh": renderInstallCertScript({ ...files, ...sans, reloadSocket: "/run/redis/redis-server.sock" }),
+    "install-cert.sh": renderInstallCertScript({ ...files, ...sans, reload: { socket: "/run/redis/redis-server.sock", ...reloadUser } }),
     "install-cert.no-reload.sh": renderInstallCertScript({ ...files, ...sans }),
-    "install-conf.sh": renderInstallConfScript({ dropInPath: "/etc/redis/tls.conf", redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", group: "redis" }),
+    "install-conf.sh": renderInstallConfScript({
+        dropInPath: "/etc/redis/tls.conf", redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", group: "redis",
+        reloadUser: { ...reloadUser, aclPath: "/etc/redis/tls/reload.acl", group: "redis" },
+    }),
+    "install-conf.no-reload-user.sh": renderInstallConfScript({ dropInPath: "/etc/redis/tls.conf", redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", group: "redis" }),
+    "reload.sh": renderReloadScript({ ...files, socket: "/run/redis/redis-server.sock", ...reloadUser }),
     "trust-install.sh": renderTrustInstallScript({ osFamily: "auto", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
     "trust-remove.sh": renderTrustRemoveScript({ osFamily: "rhel", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
 };
 
 const conf = {
     tlsPort: 6379, plaintextPort: 0, bind: ["*", "-::*"], ...files, authClients: "yes", replication: true, cluster: true,
-    protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock",
+    protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock", reloadAclPath: "/etc/redis/tls/reload.acl",
 };
 
 /** Every redis.conf drop-in variant, by golden file name. */
