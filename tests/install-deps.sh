@@ -10,6 +10,7 @@ packages=(
   redis-server redis-tools openssl shellcheck              # real Redis, certificates, script lint
   openssh-server openssh-client                           # the harness's loopback sshd, ssh to test hosts
   debootstrap systemd-container zstd iproute2             # test hosts
+  pebble                                                  # ACME test CA the hosts' lego talks to
 )
 
 missing=()

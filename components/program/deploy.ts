@@ -15,25 +15,32 @@ export interface StackSecrets {
 export interface ServerEndpoint {
     endpoint: string;
     serverName: string;
-    renewsAfter: string;
+    /** When `pulumi up` next re-issues; absent when the host renews (ACME). */
+    renewsAfter?: string;
 }
 
 /**
- * The default program: one CA, a TLS-only Redis on every host, the root on every client host.
+ * The default program: one CA (in Pulumi state, the organisation's, or an ACME directory), a
+ * TLS-only Redis on every host, the root on every client host.
  * Every component validates its args before creating anything, so a bad value fails at preview.
  */
 export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (config.caRootCertPem !== undefined && secrets.caIssuerPrivateKeyPem === undefined) {
         throw new Error("[redis-tls:caIssuerPrivateKeyPem] is not set but caRootCertPem is; set it with pulumi config set --secret caIssuerPrivateKeyPem < issuer.key");
     }
-    const ca = new CertificateAuthority("redis-ca", {
-        commonName: config.caCommonName,
-        keyAlgorithm: config.keyAlgorithm,
-        existing:
-            config.caRootCertPem === undefined
-                ? undefined
-                : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
-    });
+    // With ACME the hosts get their certificates from the directory; no CA is kept in state.
+    const ca =
+        config.acme === undefined
+            ? new CertificateAuthority("redis-ca", {
+                  commonName: config.caCommonName,
+                  keyAlgorithm: config.keyAlgorithm,
+                  existing:
+                      config.caRootCertPem === undefined
+                          ? undefined
+                          : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
+              })
+            : undefined;
+    const rootCertPem = ca?.rootCertPem ?? pulumi.output(config.acme!.rootCertPem);
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     for (const host of config.hosts) {
@@ -41,10 +48,11 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey },
             dnsNames: host.dnsNames,
             ipAddresses: host.ipAddresses,
-            caCertPem: ca.issuerCertPem,
-            caPrivateKeyPem: ca.issuerPrivateKeyPem,
-            chainPem: ca.chainPem,
-            rootCertPem: ca.rootCertPem,
+            caCertPem: ca?.issuerCertPem,
+            caPrivateKeyPem: ca?.issuerPrivateKeyPem,
+            chainPem: ca?.chainPem,
+            rootCertPem: ca?.rootCertPem,
+            acme: config.acme,
             validityHours: config.validityHours,
             keyAlgorithm: config.keyAlgorithm,
             tlsPort: config.tlsPort,
@@ -52,11 +60,11 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         });
         servers[host.name] = pulumi
             .all([server.endpoint, server.serverName, server.renewsAfter])
-            .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, renewsAfter }));
+            .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
     }
 
     new CaDistribution("redis-ca-clients", {
-        rootCertPem: ca.rootCertPem,
+        rootCertPem,
         hosts: config.clients.map((c) => ({
             name: c.name,
             osFamily: c.osFamily,
@@ -64,5 +72,5 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         })),
     });
 
-    return { rootCertPem: ca.rootCertPem, servers: pulumi.output(servers) };
+    return { rootCertPem, servers: pulumi.output(servers) };
 }

@@ -31,6 +31,17 @@ export interface StackConfig {
     /** An existing CA's root; with it, caIssuerPrivateKeyPem (secret) must be set. */
     caRootCertPem?: string;
     caIssuerCertPem?: string;
+    /** Issue every host's certificate from this ACME directory, renewed on the hosts. */
+    acme?: AcmeConfig;
+}
+
+/** The `acme` stack config object. */
+export interface AcmeConfig {
+    directoryUrl: string;
+    email: string;
+    rootCertPem: string;
+    serverCaPem?: string;
+    httpPort?: number;
 }
 
 /** The config keys the default program reads, without the project prefix. */
@@ -44,6 +55,7 @@ export const CONFIG_KEYS = [
     "authClients",
     "caRootCertPem",
     "caIssuerCertPem",
+    "acme",
 ] as const;
 
 const PROJECT = "redis-tls";
@@ -95,6 +107,25 @@ function parseInteger(key: string, raw: string | undefined): number | undefined 
     return n;
 }
 
+function parseAcme(raw: string | undefined): AcmeConfig | undefined {
+    if (raw === undefined) return undefined;
+    const value = parseJson(raw) as Record<string, unknown>;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new Error(`[${PROJECT}:acme] ${show(raw)} is not an object; give {"directoryUrl": ..., "email": ..., "rootCertPem": ...}`);
+    }
+    for (const f of ["directoryUrl", "email", "rootCertPem"]) {
+        if (typeof value[f] !== "string") {
+            throw new Error(`[${PROJECT}:acme.${f}] is missing; set it with pulumi config set --path 'acme.${f}' ...`);
+        }
+    }
+    const fields = ["directoryUrl", "email", "rootCertPem", "serverCaPem", "httpPort"];
+    const unknown = Object.keys(value).find((k) => !fields.includes(k));
+    if (unknown !== undefined) {
+        throw new Error(`[${PROJECT}:acme] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
+    }
+    return value as unknown as AcmeConfig;
+}
+
 /**
  * Parses the default program's plain stack config (values as `pulumi config` stores them: strings,
  * with lists as JSON). Fails naming the config key. Field values are checked later by the components.
@@ -110,5 +141,6 @@ export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number
         authClients: raw.authClients,
         caRootCertPem: raw.caRootCertPem,
         caIssuerCertPem: raw.caIssuerCertPem,
+        acme: parseAcme(raw.acme),
     };
 }

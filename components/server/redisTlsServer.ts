@@ -1,31 +1,55 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AcmeCertificate, AcmeCertificateArgs, validateAcmeCertificateArgs } from "../acme/acmeCertificate";
 import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
 import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
 import { SshConnectionArgs } from "../connection";
+import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
 import { assertValid, checkAbsolutePath, checkUnixName } from "../validation/fields";
+
+/** Where an ACME-issued server certificate comes from. */
+export interface AcmeIssuerArgs {
+    /** The ACME directory URL. */
+    directoryUrl: pulumi.Input<string>;
+    /** Account e-mail. */
+    email: string;
+    /** The ACME CA's root. */
+    rootCertPem: pulumi.Input<string>;
+    /** CA bundle for the directory's HTTPS, when the system store does not trust it. */
+    serverCaPem?: pulumi.Input<string>;
+    /**
+     * Port of lego's HTTP-01 server.
+     * @default 80
+     */
+    httpPort?: number;
+}
 
 export interface RedisTlsServerArgs {
     /** The Redis host, over SSH. */
     connection: SshConnectionArgs;
     /** DNS names clients use for this host. */
     dnsNames?: string[];
-    /** IP addresses clients use for this host. */
+    /** IP addresses clients use for this host (not with `acme`). */
     ipAddresses?: string[];
-    /** CertificateAuthority.issuerCertPem. */
-    caCertPem: pulumi.Input<string>;
-    /** CertificateAuthority.issuerPrivateKeyPem (secret). */
-    caPrivateKeyPem: pulumi.Input<string>;
-    /** CertificateAuthority.chainPem. */
-    chainPem: pulumi.Input<string>;
-    /** CertificateAuthority.rootCertPem. */
-    rootCertPem: pulumi.Input<string>;
+    /** CertificateAuthority.issuerCertPem; required unless `acme` is given. */
+    caCertPem?: pulumi.Input<string>;
+    /** CertificateAuthority.issuerPrivateKeyPem (secret); required unless `acme` is given. */
+    caPrivateKeyPem?: pulumi.Input<string>;
+    /** CertificateAuthority.chainPem; required unless `acme` is given. */
+    chainPem?: pulumi.Input<string>;
+    /** CertificateAuthority.rootCertPem; required unless `acme` is given. */
+    rootCertPem?: pulumi.Input<string>;
     /**
-     * Certificate lifetime.
+     * Issue from an ACME directory on the host instead, renewed there by a CertRenewer timer.
+     * Without it the certificate is signed from Pulumi state and renewed by `pulumi up`.
+     */
+    acme?: AcmeIssuerArgs;
+    /**
+     * Certificate lifetime (state CA only; an ACME CA decides its own).
      * @default 720
      */
     validityHours?: number;
     /**
-     * Hours before expiry at which `pulumi up` re-issues.
+     * Hours before expiry at which `pulumi up` re-issues (state CA only).
      * @default validityHours / 3
      */
     renewBeforeHours?: number;
@@ -49,7 +73,7 @@ export interface RedisTlsServerArgs {
      * @default ["*", "-::*"]
      */
     bind?: string[];
-    /** Pass phrase to encrypt the host key with; secret. */
+    /** Pass phrase to encrypt the host key with (state CA only); secret. */
     keyFilePass?: pulumi.Input<string>;
     /**
      * Directory for the certificate, key and CA root (root-owned, group redis, 0750).
@@ -57,7 +81,7 @@ export interface RedisTlsServerArgs {
      */
     tlsDir?: string;
     /**
-     * Root-only unix socket used to hot-load new certificates; "" restarts nothing and reloads nothing.
+     * Root-only unix socket used to hot-load new certificates; "" reloads nothing.
      * @default "/run/redis/redis-server.sock"
      */
     adminSocket?: string;
@@ -82,49 +106,63 @@ export const SERVER_DEFAULTS = { tlsDir: "/etc/redis/tls" } as const;
 
 /** Validates the args RedisTlsServer itself owns; its children validate the rest. */
 export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
-    return [
+    const problems = [
         checkAbsolutePath("tlsDir", args.tlsDir ?? SERVER_DEFAULTS.tlsDir),
         checkUnixName("redisUser", args.redisUser ?? CONFIG_DEFAULTS.redisGroup),
-    ].filter((p): p is string => p !== undefined);
+    ];
+    if (args.acme === undefined) {
+        const missing = (["caCertPem", "caPrivateKeyPem", "chainPem", "rootCertPem"] as const).filter((f) => args[f] === undefined);
+        if (missing.length > 0) {
+            problems.push(`[${missing.join(", ")}] not given; pass the CertificateAuthority's outputs, or set acme to issue from an ACME directory`);
+        }
+    } else if ((args.ipAddresses ?? []).length > 0) {
+        problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
+    }
+    return problems.filter((p): p is string => p !== undefined);
 }
 
 /**
  * One TLS-only Redis host: its certificate (key made on the host), the redis.conf drop-in, and the
  * restart or hot reload that applies them. A config change restarts Redis; a new certificate alone is
- * hot-loaded with one CONFIG SET, so clients stay connected.
+ * hot-loaded with one CONFIG SET, so clients stay connected. With `acme`, a CertRenewer timer renews
+ * on the host; otherwise `pulumi up` re-issues inside the renewal window.
  */
 export class RedisTlsServer extends pulumi.ComponentResource {
     /** `host:port` clients connect to. */
     public readonly endpoint: pulumi.Output<string>;
     /** The name clients verify (pass as `servername` when connecting by IP). */
     public readonly serverName: pulumi.Output<string>;
-    /** The server's certificate. */
-    public readonly certPem: pulumi.Output<string>;
-    /** When `pulumi up` next re-issues the certificate. */
-    public readonly renewsAfter: pulumi.Output<string>;
+    /** The server's certificate as Pulumi signed it; undefined with `acme` (it lives on the host). */
+    public readonly certPem: pulumi.Output<string | undefined>;
+    /** When `pulumi up` next re-issues the certificate; undefined with `acme` (the host renews). */
+    public readonly renewsAfter: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
         const files = { certPath: `${tlsDir}/redis.crt`, keyPath: `${tlsDir}/redis.key`, caPath: `${tlsDir}/ca.crt` };
         const adminSocket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
+        const reloadSocket = adminSocket === "" ? undefined : adminSocket;
         const redisUser = args.redisUser ?? CONFIG_DEFAULTS.redisGroup;
-        const certificateArgs: RedisServerCertificateArgs = {
-            connection: args.connection,
-            dnsNames: args.dnsNames,
-            ipAddresses: args.ipAddresses,
-            caCertPem: args.caCertPem,
-            caPrivateKeyPem: args.caPrivateKeyPem,
-            chainPem: args.chainPem,
-            rootCertPem: args.rootCertPem,
-            validityHours: args.validityHours,
-            renewBeforeHours: args.renewBeforeHours,
-            keyAlgorithm: args.keyAlgorithm,
-            keyFilePass: args.keyFilePass,
-            keyOwner: redisUser,
-            reloadSocket: adminSocket === "" ? undefined : adminSocket,
-            reloadUser: args.reloadUser,
-            ...files,
-        };
+        const common = { connection: args.connection, keyOwner: redisUser, reloadSocket, reloadUser: args.reloadUser, ...files };
+        const acme = args.acme;
+        const acmeArgs: AcmeCertificateArgs | undefined =
+            acme === undefined ? undefined : { ...common, ...acme, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
+        const stateArgs: RedisServerCertificateArgs | undefined =
+            acme !== undefined
+                ? undefined
+                : {
+                      ...common,
+                      dnsNames: args.dnsNames,
+                      ipAddresses: args.ipAddresses,
+                      caCertPem: args.caCertPem!,
+                      caPrivateKeyPem: args.caPrivateKeyPem!,
+                      chainPem: args.chainPem!,
+                      rootCertPem: args.rootCertPem!,
+                      validityHours: args.validityHours,
+                      renewBeforeHours: args.renewBeforeHours,
+                      keyAlgorithm: args.keyAlgorithm,
+                      keyFilePass: args.keyFilePass,
+                  };
         const configArgs: RedisTlsConfigArgs = {
             connection: args.connection,
             tlsPort: args.tlsPort,
@@ -137,21 +175,41 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             reloadUser: args.reloadUser,
             ...files,
         };
+        const renewerArgs = (renewScript: pulumi.Input<string>): CertRenewerArgs => ({
+            connection: args.connection,
+            renewScript,
+            serviceName: args.serviceName,
+            reloadSocket,
+            reloadUser: args.reloadUser,
+            ...files,
+        });
         // Validated before super() and before any child, so bad input registers nothing at all.
         const own = validateRedisTlsServerArgs(args);
         assertValid(`RedisTlsServer ${name}`, [
             ...own,
-            ...(own.length > 0 ? [] : [...validateServerCertificateArgs(certificateArgs), ...validateRedisTlsConfigArgs(configArgs)]),
+            ...(own.length > 0
+                ? []
+                : [
+                      ...(acmeArgs === undefined ? validateServerCertificateArgs(stateArgs!) : validateAcmeCertificateArgs(acmeArgs)),
+                      ...validateRedisTlsConfigArgs(configArgs),
+                      ...(acmeArgs === undefined ? [] : validateCertRenewerArgs(renewerArgs(""))),
+                  ]),
         ]);
         super("redis-tls:index:RedisTlsServer", name, {}, opts);
 
-        const certificate = new RedisServerCertificate(`${name}-cert`, certificateArgs, { parent: this });
-        new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
+        const certificate =
+            acmeArgs === undefined
+                ? new RedisServerCertificate(`${name}-cert`, stateArgs!, { parent: this })
+                : new AcmeCertificate(`${name}-acme`, acmeArgs, { parent: this });
+        const config = new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
+        if (certificate instanceof AcmeCertificate) {
+            new CertRenewer(`${name}-renewer`, renewerArgs(certificate.renewScript), { parent: this, dependsOn: [config] });
+        }
 
         this.endpoint = pulumi.interpolate`${args.connection.host}:${args.tlsPort ?? CONFIG_DEFAULTS.tlsPort}`;
         this.serverName = certificate.serverName;
-        this.certPem = certificate.certPem;
-        this.renewsAfter = certificate.renewsAfter;
+        this.certPem = certificate instanceof RedisServerCertificate ? certificate.certPem : pulumi.output(undefined);
+        this.renewsAfter = certificate instanceof RedisServerCertificate ? certificate.renewsAfter : pulumi.output(undefined);
         this.registerOutputs({
             endpoint: this.endpoint,
             serverName: this.serverName,

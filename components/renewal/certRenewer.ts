@@ -1,0 +1,166 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
+import { CONFIG_DEFAULTS } from "../config/redisTlsConfig";
+import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
+import { assertValid, checkAbsolutePath, checkServiceName, Problem, show } from "../validation/fields";
+import {
+    LIBEXEC,
+    RENEWER_DEFAULTS,
+    renderNeedsRenewal,
+    renderRenewerInstallScript,
+    renderRenewerOverride,
+    renderRenewerRemoveScript,
+    renderRenewerService,
+    renderRenewerTimer,
+} from "./units";
+
+export interface CertRenewerArgs {
+    /** The Redis host, over SSH. */
+    connection: SshConnectionArgs;
+    /**
+     * The issuer's renew script (e.g. AcmeCertificate.renewScript), installed as
+     * `/usr/local/libexec/redis-tls/renew-<serviceName>` and run as `renew-<service> CERT KEY`.
+     * It must leave verified new files in place, keeping the previous ones as `<file>.previous`.
+     */
+    renewScript: pulumi.Input<string>;
+    /**
+     * The service whose certificate is renewed: the timer is `cert-renewer@<serviceName>.timer`.
+     * @default "redis-server"
+     */
+    serviceName?: string;
+    /** @default "/etc/redis/tls/redis.crt" */
+    certPath?: string;
+    /** @default "/etc/redis/tls/redis.key" */
+    keyPath?: string;
+    /** @default "/etc/redis/tls/ca.crt" */
+    caPath?: string;
+    /** STEPPATH for a step-ca issuer; unset for others. */
+    stepPath?: string;
+    /**
+     * Root-only socket the hot reload uses (RedisTlsConfig.adminSocket).
+     * @default "/run/redis/redis-server.sock"
+     */
+    reloadSocket?: string;
+    /** @default "redis-tls-reload" */
+    reloadUser?: string;
+    /** @default "/etc/redis/tls/reload.pass" */
+    reloadPassFile?: string;
+    /**
+     * When to check, as a systemd calendar expression.
+     * @default "*:1/5" (every 5 minutes)
+     */
+    onCalendar?: string;
+    /**
+     * Jitter added to each check.
+     * @default "5m"
+     */
+    randomizedDelaySec?: string;
+    /**
+     * Percent of the lifetime after which a certificate is renewed.
+     * @default 66 (two thirds, as smallstep's renewer)
+     */
+    renewAfterPercent?: number;
+}
+
+/** Validates CertRenewer args; returns every problem found. */
+export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
+    const problems: Problem[] = [...checkConnection("connection", args.connection)];
+    problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
+    for (const field of ["certPath", "keyPath", "caPath"] as const) {
+        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
+    }
+    problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket));
+    problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile ?? RELOAD_DEFAULTS.passFile));
+    if (args.stepPath !== undefined) problems.push(checkAbsolutePath("stepPath", args.stepPath));
+    const calendar = args.onCalendar ?? RENEWER_DEFAULTS.onCalendar;
+    if (!/^[A-Za-z0-9*:/.,~ -]+$/.test(calendar)) {
+        problems.push(`[onCalendar] ${show(calendar)} is not a systemd calendar expression; use e.g. "*:1/5" for every 5 minutes`);
+    }
+    const delay = args.randomizedDelaySec ?? RENEWER_DEFAULTS.randomizedDelaySec;
+    if (!/^\d+(us|ms|s|min|m|h)?$/.test(delay)) {
+        problems.push(`[randomizedDelaySec] ${show(delay)} is not a systemd time span; use e.g. "5m" or "30s"`);
+    }
+    const pct = args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent;
+    if (!Number.isInteger(pct) || pct < 1 || pct > 99) {
+        problems.push(`[renewAfterPercent] ${show(pct)} is not a whole percentage of the lifetime from 1 to 99; use 66 for two thirds`);
+    }
+    return problems.filter((p): p is string => p !== undefined);
+}
+
+/**
+ * Renewal on the host: smallstep-style `cert-renewer@.service` / `.timer` templates, the issuer's
+ * renew script, and an override for the Redis service that blanks the template's restart and
+ * hot-loads the new certificate instead. Removed cleanly on `pulumi destroy`.
+ */
+export class CertRenewer extends pulumi.ComponentResource {
+    /** The timer unit that drives renewal. */
+    public readonly timerUnit: pulumi.Output<string>;
+    /** What the install step reported. */
+    public readonly installed: pulumi.Output<string>;
+
+    constructor(name: string, args: CertRenewerArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validated before super(), so bad input registers nothing at all.
+        assertValid(`CertRenewer ${name}`, validateCertRenewerArgs(args));
+        super("redis-tls:index:CertRenewer", name, {}, opts);
+
+        const service = args.serviceName ?? CONFIG_DEFAULTS.serviceName;
+        const files = {
+            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
+            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
+            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+        };
+        const reload = `reload-${service}`;
+        const renew = `renew-${service}`;
+        const script = pulumi.output(args.renewScript).apply((renewScript) =>
+            renderRenewerInstallScript(
+                [
+                    { path: "/etc/systemd/system/cert-renewer@.service", mode: "0644", content: renderRenewerService() },
+                    {
+                        path: "/etc/systemd/system/cert-renewer@.timer",
+                        mode: "0644",
+                        content: renderRenewerTimer({
+                            onCalendar: args.onCalendar ?? RENEWER_DEFAULTS.onCalendar,
+                            randomizedDelaySec: args.randomizedDelaySec ?? RENEWER_DEFAULTS.randomizedDelaySec,
+                        }),
+                    },
+                    {
+                        path: `/etc/systemd/system/cert-renewer@${service}.service.d/override.conf`,
+                        mode: "0644",
+                        content: renderRenewerOverride({ ...files, stepPath: args.stepPath, reloadCommand: reload }),
+                    },
+                    { path: `${LIBEXEC}/needs-renewal`, mode: "0755", content: renderNeedsRenewal(args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent) },
+                    {
+                        path: `${LIBEXEC}/${reload}`,
+                        mode: "0700",
+                        content:
+                            "#!/bin/bash\n" +
+                            renderReloadScript({
+                                ...files,
+                                socket: args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket,
+                                user: args.reloadUser ?? RELOAD_DEFAULTS.user,
+                                passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
+                            }),
+                    },
+                    { path: `${LIBEXEC}/${renew}`, mode: "0700", content: renewScript },
+                ],
+                service,
+            ),
+        );
+        const install = new command.remote.Command(
+            `${name}-install`,
+            {
+                connection: toCommandConnection(args.connection),
+                create: script.apply((s) => asRoot(s, args.connection.user)),
+                delete: asRoot(renderRenewerRemoveScript(service, [`${LIBEXEC}/${reload}`, `${LIBEXEC}/${renew}`]), args.connection.user),
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: opts?.dependsOn },
+        );
+
+        this.timerUnit = pulumi.output(`cert-renewer@${service}.timer`);
+        this.installed = install.stdout;
+        this.registerOutputs({ timerUnit: this.timerUnit, installed: this.installed });
+    }
+}

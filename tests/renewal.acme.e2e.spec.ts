@@ -1,0 +1,205 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { Pebble, startPebble } from "./acme";
+import { runProgram } from "./harness/runProgram";
+import { DEFAULT_PACKAGES, startHosts, TestHost, TestHosts } from "./hosts";
+
+const PROGRAM = path.join(__dirname, "..", "index.ts");
+const NAME = "acme1.test";
+const UNIT = "cert-renewer@redis-server.service";
+const TIMER = "cert-renewer@redis-server.timer";
+// Short-lived certificates make renewal due within the test: 66% of 45 s is 30 s.
+const LIFETIME_S = 45;
+
+// Renewal on a real host: the default program with an ACME issuer (Debian's pebble on the machine,
+// lego on the host), the smallstep-style cert-renewer timer under real systemd, and Redis hot-loading.
+describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)", function () {
+    this.timeout(10 * 60_000);
+    let fixture: TestHosts;
+    let host: TestHost;
+    let pebble: Pebble;
+    let work: string;
+
+    const sh = async (command: string, stdin?: string) => {
+        const r = await host.exec(command, { stdin, timeoutMs: 120_000 });
+        assert.equal(r.code, 0, `${command}: ${r.stderr}${r.stdout}`);
+        return r.stdout.trim();
+    };
+    const pid = () => sh("systemctl show -p MainPID --value redis-server");
+    /** The certificate Redis serves now, and whether it verifies to pebble's root at this moment. */
+    const served = async () => {
+        const chain = await sh(`openssl s_client -connect 127.0.0.1:6379 -servername ${NAME} -showcerts </dev/null 2>/dev/null | sed -n '/BEGIN/,/END/p'`);
+        const serial = await sh("openssl x509 -noout -serial", chain);
+        await sh("cat > /tmp/served.pem", chain);
+        const verify = await host.exec("openssl verify -CAfile /etc/redis/tls/acme-root.crt -untrusted /tmp/served.pem /tmp/served.pem");
+        return { serial, valid: verify.code === 0, verify: verify.stdout + verify.stderr };
+    };
+    const renewNow = () => host.exec(`systemctl start ${UNIT}`, { timeoutMs: 120_000 });
+    const activeState = () => sh(`systemctl show -p ActiveState --value ${UNIT}`);
+    /** Puts a lego wrapper first on the unit's PATH that damages what the real lego wrote. */
+    const faultyLego = (damage: string) =>
+        sh(
+            `cat > /usr/local/bin/lego && chmod 0755 /usr/local/bin/lego`,
+            `#!/bin/bash\nset -e\n/usr/bin/lego "$@"\nc=/var/lib/redis-tls/acme/certificates/${NAME}\n${damage}\n`,
+        );
+    const healLego = () => sh("rm -f /usr/local/bin/lego; systemctl reset-failed");
+
+    before(async () => {
+        fixture = await startHosts(["acme1"], { packages: [...DEFAULT_PACKAGES, "lego"] });
+        host = fixture.hosts[0];
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-acme-"));
+        pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble"), certificateValiditySeconds: LIFETIME_S });
+        const result = await runProgram({
+            program: PROGRAM,
+            stateDir: path.join(work, "state"),
+            knownHostsFile: host.knownHostsFile,
+            remoteEnvironment: "setenv",
+            secretKeys: ["redis-tls:sshPrivateKey"],
+            config: {
+                "redis-tls:hosts": JSON.stringify([{ name: "acme1", address: host.address, dnsNames: [NAME] }]),
+                "redis-tls:sshPrivateKey": host.privateKeyPem,
+                "redis-tls:acme": JSON.stringify({
+                    directoryUrl: pebble.directoryUrl,
+                    email: "ops@example.test",
+                    rootCertPem: await pebble.rootPem(),
+                    serverCaPem: pebble.tlsCaPem,
+                    httpPort: 5002,
+                }),
+            },
+        });
+        assert.ok(result.ok, result.error);
+    });
+
+    after(async () => {
+        await pebble?.stop();
+        await fixture?.stop();
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("serves a certificate from the ACME directory and lists the renewal timer", async () => {
+        assert.equal(await sh("systemctl is-active redis-server"), "active");
+        const now = await served();
+        assert.equal(now.valid, true, now.verify);
+        assert.match(await sh(`systemctl list-timers --all --no-pager ${TIMER}`), /cert-renewer@redis-server\.timer/);
+        assert.equal(await sh(`systemctl is-enabled ${TIMER}`), "enabled");
+    });
+
+    it("systemd-analyze verify passes on every unit it installed", async () => {
+        await sh(`systemd-analyze verify ${UNIT} ${TIMER}`);
+    });
+
+    it("made to fire by a timer drop-in, renews: new serial, same PID, an open client connection keeps answering", async () => {
+        // A client certificate from the same directory, so the connection passes tls-auth-clients yes.
+        await sh(
+            `LEGO_CA_CERTIFICATES=/etc/redis/tls/acme-server-ca.crt lego --server ${pebble.directoryUrl} --accept-tos --email c@example.test --http --http.port :5003 --domains client.test --key-type ec256 --path /root/client run 2>&1`,
+        );
+        const client = new Redis({
+            host: host.address,
+            port: 6379,
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            tls: {
+                ca: await pebble.rootPem(),
+                servername: NAME,
+                cert: await sh("cat /root/client/certificates/client.test.crt"),
+                key: await sh("cat /root/client/certificates/client.test.key"),
+            },
+        });
+        try {
+            await client.connect();
+            assert.equal(await client.ping(), "PONG");
+            const before = { served: await served(), pid: await pid() };
+            await sh(
+                `mkdir -p /etc/systemd/system/${TIMER}.d && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:0/2\\nRandomizedDelaySec=0\\n' > /etc/systemd/system/${TIMER}.d/test.conf && systemctl daemon-reload && systemctl restart ${TIMER}`,
+            );
+            let now = before.served;
+            for (let i = 0; i < 60 && now.serial === before.served.serial; i++) {
+                await new Promise((r) => setTimeout(r, 1000));
+                now = await served();
+            }
+            assert.notEqual(now.serial, before.served.serial, "the timer never renewed");
+            assert.equal(now.valid, true, now.verify);
+            assert.equal(await pid(), before.pid);
+            assert.equal(await client.ping(), "PONG");
+            assert.match(await sh(`journalctl -u ${UNIT} --no-pager -o cat`), /reloaded serial=/);
+        } finally {
+            client.disconnect();
+            // From here on each renewal is started by hand and always due, so faults are deterministic.
+            await sh(`rm -rf /etc/systemd/system/${TIMER}.d && systemctl daemon-reload && systemctl stop ${TIMER}`);
+            await sh(
+                `mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nEnvironment=RENEW_AFTER_PERCENT=0\\n' > /etc/systemd/system/${UNIT}.d/zz-test.conf && systemctl daemon-reload`,
+            );
+        }
+    });
+
+    const faults: Array<[string, string, RegExp]> = [
+        [
+            // A certificate for a fresh key, then that key lost: the key lego hands over matches nothing.
+            "a renewed key that does not match",
+            `args=(); for a in "$@"; do [ "$a" = --reuse-key ] || args+=("$a"); done
+/usr/bin/lego "\${args[@]}" >/dev/null 2>&1
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$c.key"`,
+            /no key on this host matches/,
+        ],
+        ["a certificate file cut off after the leaf", `sed -i '/END CERTIFICATE/q' "$c.crt"`, /unable to get local issuer certificate/],
+        [
+            "a certificate for the wrong name",
+            `/usr/bin/lego "\${@/${NAME}/other.test}" >/dev/null 2>&1\ncp "\${c%/*}/other.test.crt" "$c.crt"\ncp "\${c%/*}/other.test.key" "$c.key"`,
+            /the certificate does not name acme1\.test/,
+        ],
+    ];
+    for (const [fault, damage, reason] of faults) {
+        it(`${fault}: the unit fails visibly and Redis keeps serving the valid certificate`, async () => {
+            const good = await renewNow();
+            assert.equal(good.code, 0, good.stderr);
+            const before = { served: await served(), pid: await pid() };
+            assert.equal(before.served.valid, true, before.served.verify);
+            await faultyLego(damage);
+            try {
+                const r = await renewNow();
+                assert.notEqual(r.code, 0);
+                assert.equal(await activeState(), "failed");
+                assert.match(await sh(`journalctl -u ${UNIT} --no-pager -o cat -n 30`), reason);
+                const after = await served();
+                assert.equal(after.serial, before.served.serial);
+                assert.equal(after.valid, true, after.verify);
+                assert.equal(await pid(), before.pid);
+            } finally {
+                await healLego();
+            }
+            // lego may now hold the damaged files; the next good run must still bring a valid certificate.
+            const recovered = await renewNow();
+            assert.equal(recovered.code, 0, recovered.stderr);
+            assert.equal((await served()).valid, true);
+        });
+    }
+
+    it("a host whose certificate has expired is brought back by the next renewal run, without a restart", async () => {
+        const pidBefore = await pid();
+        await new Promise((r) => setTimeout(r, (LIFETIME_S + 2) * 1000));
+        const expired = await served();
+        assert.equal(expired.valid, false);
+        assert.match(expired.verify, /expired/);
+        const r = await renewNow();
+        assert.equal(r.code, 0, r.stderr);
+        const now = await served();
+        assert.equal(now.valid, true, now.verify);
+        assert.notEqual(now.serial, expired.serial);
+        assert.equal(await pid(), pidBefore);
+    });
+
+    it("the CA unreachable: the unit fails visibly and Redis keeps serving the valid certificate", async () => {
+        assert.equal((await renewNow()).code, 0);
+        const before = await served();
+        await pebble.stop();
+        const r = await renewNow();
+        assert.notEqual(r.code, 0);
+        assert.equal(await activeState(), "failed");
+        assert.match(await sh(`journalctl -u ${UNIT} --no-pager -o cat -n 30`), /connection refused/);
+        const after = await served();
+        assert.deepEqual([after.serial, after.valid], [before.serial, true]);
+    });
+});
