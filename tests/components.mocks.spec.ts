@@ -175,6 +175,34 @@ describe("component resource graphs (mocks)", () => {
         assert.notDeepEqual(slot("same"), slot("next"));
     });
 
+    it("RedisTlsServer with acme: lego on the host, no state CA, and a cert-renewer that hot-loads instead of restarting", async () => {
+        const server = new RedisTlsServer("redis-m", {
+            connection,
+            dnsNames: ["redis-m.internal"],
+            acme: { directoryUrl: "https://ca.internal/acme/directory", email: "ops@example.com", rootCertPem: "ROOT", httpPort: 8080 },
+        });
+        assert.equal(await valueOf(server.serverName), "redis-m.internal");
+        await settle(recorded);
+        assert.deepEqual(summary(recorded), [
+            "command:remote:Command redis-m-acme-issue",
+            "command:remote:Command redis-m-config-install",
+            "command:remote:Command redis-m-renewer-install",
+            "redis-tls:index:AcmeCertificate redis-m-acme",
+            "redis-tls:index:CertRenewer redis-m-renewer",
+            "redis-tls:index:RedisTlsConfig redis-m-config",
+            "redis-tls:index:RedisTlsServer redis-m",
+        ]);
+        const issue = byName(recorded, "redis-m-acme-issue").inputs.create;
+        assert.match(issue, /lego_args=\(--server 'https:\/\/ca\.internal\/acme\/directory' .*--http\.port ':8080' --key-type 'ec256' .* --domains 'redis-m\.internal'\)/);
+        assert.match(issue, /<<'REDIS_TLS_ACME_ROOT'\nROOT\nREDIS_TLS_ACME_ROOT\n/);
+        const renewer = byName(recorded, "redis-m-renewer-install").inputs;
+        assert.match(renewer.create, /write '\/etc\/systemd\/system\/cert-renewer@redis-server\.service\.d\/override\.conf' 0644 <<'REDIS_TLS_FILE_2'\n\[Service\]\nEnvironment=CERT_LOCATION=\/etc\/redis\/tls\/redis\.crt KEY_LOCATION=\/etc\/redis\/tls\/redis\.key\n.*\nExecStartPost=\nExecStartPost=\/usr\/local\/libexec\/redis-tls\/reload-redis-server\n/);
+        // The renew script the timer runs is the one the first issuance ran.
+        const script = issue.match(/<<'REDIS_TLS_RENEW'\n([\s\S]*?)\nREDIS_TLS_RENEW/)![1];
+        assert.ok(renewer.create.includes(script));
+        assert.match(renewer.delete, /systemctl disable --now 'cert-renewer@redis-server\.timer'/);
+    });
+
     it("bad input throws before any resource is registered, naming the field", async () => {
         assert.throws(
             () => new RedisTlsServer("bad", { ...serverArgs(new CertificateAuthority("ca")), dnsNames: ["redis_1"] }),

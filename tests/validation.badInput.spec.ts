@@ -1,5 +1,9 @@
 import { strict as assert } from "node:assert";
 import {
+    AcmeCertificateArgs,
+    CertRenewerArgs,
+    validateAcmeCertificateArgs,
+    validateCertRenewerArgs,
     CaDistributionArgs,
     CertificateAuthorityArgs,
     RedisServerCertificateArgs,
@@ -21,6 +25,10 @@ const conf = (o: Partial<RedisTlsConfigArgs>): RedisTlsConfigArgs => ({ connecti
 const dist = (o: Partial<CaDistributionArgs>): CaDistributionArgs => ({ rootCertPem: pem, ...o });
 const server = (o: Partial<RedisTlsServerArgs>): RedisTlsServerArgs => ({ ...cert({}), ...o });
 const ca = (o: CertificateAuthorityArgs) => o;
+const acme = (o: Partial<AcmeCertificateArgs>): AcmeCertificateArgs => ({
+    connection, directoryUrl: "https://ca.internal/acme/acme/directory", email: "ops@example.com", dnsNames: ["redis-1.internal"], rootCertPem: pem, ...o,
+});
+const renewer = (o: Partial<CertRenewerArgs>): CertRenewerArgs => ({ connection, renewScript: "#!/bin/bash\n", ...o });
 
 // Each row: one plausible mistake, the validator that must catch it, and the exact message.
 const cases: Array<[string, () => string[], string]> = [
@@ -122,6 +130,24 @@ const cases: Array<[string, () => string[], string]> = [
         `[appPath] "ca.pem" is a relative path; give an absolute path such as "/etc/redis/tls/ca.pem"`],
     ["anchor name with a slash", () => validateCaDistributionArgs(dist({ anchorName: "../evil" })),
         `[anchorName] "../evil" is not a plain file name; use letters, digits, ".", "_" and "-"`],
+    ["ACME directory over http", () => validateAcmeCertificateArgs(acme({ directoryUrl: "http://ca.internal/directory" })),
+        `[directoryUrl] "http://ca.internal/directory" is not an https URL; give the ACME directory, e.g. "https://ca.internal/acme/acme/directory"`],
+    ["ACME e-mail without a domain", () => validateAcmeCertificateArgs(acme({ email: "ops" })),
+        `[email] "ops" is not an e-mail address; give the account contact, e.g. "ops@example.com"`],
+    ["ACME without DNS names", () => validateAcmeCertificateArgs(acme({ dnsNames: [] })),
+        `[dnsNames] [] is empty; an ACME certificate needs at least one DNS name (lego cannot order IP SANs)`],
+    ["ACME HTTP-01 port out of range", () => validateAcmeCertificateArgs(acme({ httpPort: 0 })),
+        `[httpPort] 0 is not a TCP port; use a whole number from 1 to 65535`],
+    ["timer calendar with a quote", () => validateCertRenewerArgs(renewer({ onCalendar: "*:0/5'" })),
+        `[onCalendar] "*:0/5'" is not a systemd calendar expression; use e.g. "*:1/5" for every 5 minutes`],
+    ["jitter without a unit systemd knows", () => validateCertRenewerArgs(renewer({ randomizedDelaySec: "5 minutes" })),
+        `[randomizedDelaySec] "5 minutes" is not a systemd time span; use e.g. "5m" or "30s"`],
+    ["renewal at 100% of the lifetime", () => validateCertRenewerArgs(renewer({ renewAfterPercent: 100 })),
+        `[renewAfterPercent] 100 is not a whole percentage of the lifetime from 1 to 99; use 66 for two thirds`],
+    ["server with neither a CA nor ACME", () => validateRedisTlsServerArgs({ connection, dnsNames: ["redis-1.internal"] }),
+        `[caCertPem, caPrivateKeyPem, chainPem, rootCertPem] not given; pass the CertificateAuthority's outputs, or set acme to issue from an ACME directory`],
+    ["ACME server with an IP SAN", () => validateRedisTlsServerArgs({ connection, dnsNames: ["redis-1.internal"], ipAddresses: ["10.0.0.5"], acme: { directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: pem } }),
+        `[ipAddresses] ["10.0.0.5"] cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`],
 ];
 
 describe("bad input is refused before anything is created, naming the field, the value and the fix", () => {
@@ -135,8 +161,11 @@ describe("bad input is refused before anything is created, naming the field, the
     }
     it("accepts the defaults", () => {
         assert.deepEqual(
-            [validateServerCertificateArgs(cert({})), validateRedisTlsConfigArgs(conf({})), validateCertificateAuthorityArgs({}), validateCaDistributionArgs(dist({}))],
-            [[], [], [], []],
+            [
+                validateServerCertificateArgs(cert({})), validateRedisTlsConfigArgs(conf({})), validateCertificateAuthorityArgs({}),
+                validateCaDistributionArgs(dist({})), validateAcmeCertificateArgs(acme({})), validateCertRenewerArgs(renewer({})),
+            ],
+            [[], [], [], [], [], []],
         );
     });
 });

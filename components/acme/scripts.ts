@@ -50,7 +50,15 @@ ${a.serverCaPath === undefined ? "" : `export LEGO_CA_CERTIFICATES='${a.serverCa
 lego_args=(--server '${a.directoryUrl}' --accept-tos --email '${a.email}' --http --http.port ':${a.httpPort}' --key-type '${a.keyType}' --path "$lego_path"${a.dnsNames.map((d) => ` --domains '${d}'`).join("")})
 src="$lego_path/certificates/${name}"
 install -d -m 0700 "$lego_path"
-if [ -s "$src.crt" ] && [ -s "$src.key" ]; then
+# lego renews whatever its stored certificate names, with its stored key; a stored pair that is not
+# ours (refused by a previous install) is dropped, so this run starts over instead of failing forever.
+usable() {
+  [ -s "$src.crt" ] && [ -s "$src.key" ] || return 1
+  [ "$(openssl x509 -in "$src.crt" -noout -pubkey)" = "$(openssl pkey -in "$src.key" -pubout)" ] || return 1
+${a.dnsNames.map((d) => `  [[ "$(openssl x509 -in "$src.crt" -noout -checkhost '${d}')" == *" does match"* ]] || return 1
+`).join("")}}
+if ! usable; then rm -f "$src.crt" "$src.key" "$src.issuer.crt" "$src.json"; fi
+if [ -s "$src.crt" ]; then
   if ! out=$(lego "\${lego_args[@]}" renew --days -1 --no-random-sleep --reuse-key 2>&1); then
     echo "$out" >&2
     case "$out" in

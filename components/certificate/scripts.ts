@@ -126,7 +126,7 @@ ${renderReloadScript({ ...a.reload, certPath: a.certPath, keyPath: a.keyPath, ca
 function renderSanChecks(dnsNames: string[], ipAddresses: string[]): string {
     const checks = [...dnsNames.map((d) => ["-checkhost", d]), ...ipAddresses.map((ip) => ["-checkip", ip])];
     return checks
-        .map(([flag, v]) => `if ! openssl x509 -in "$work/chain.pem" -noout ${flag} '${v}' | grep -q ' does match'; then
+        .map(([flag, v]) => `if [[ "$(openssl x509 -in "$work/chain.pem" -noout ${flag} '${v}')" != *" does match"* ]]; then
   echo "the certificate does not name ${v}; refusing it" >&2
   exit 1
 fi

@@ -1,4 +1,11 @@
 import {
+    renderAcmeRenewScript,
+    renderNeedsRenewal,
+    renderRenewerInstallScript,
+    renderRenewerOverride,
+    renderRenewerRemoveScript,
+    renderRenewerService,
+    renderRenewerTimer,
     renderInstallCertScript,
     renderInstallConfScript,
     renderKeyAndCsrScript,
@@ -24,6 +31,16 @@ export const HOST_SCRIPTS: Record<string, string> = {
     }),
     "install-conf.no-reload-user.sh": renderInstallConfScript({ dropInPath: "/etc/redis/tls.conf", redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", group: "redis" }),
     "reload.sh": renderReloadScript({ ...files, socket: "/run/redis/redis-server.sock", ...reloadUser }),
+    "needs-renewal.sh": renderNeedsRenewal(66),
+    "acme-renew.sh": renderAcmeRenewScript({
+        ...files, directoryUrl: "https://ca.example.internal/acme/acme/directory", email: "ops@example.internal", dnsNames: sans.dnsNames,
+        keyType: "ec256", httpPort: 80, legoPath: "/var/lib/redis-tls/acme", rootPath: "/etc/redis/tls/acme-root.crt", serverCaPath: "/etc/redis/tls/acme-server-ca.crt",
+    }),
+    "renewer-install.sh": renderRenewerInstallScript(
+        [{ path: "/usr/local/libexec/redis-tls/renew-redis-server", mode: "0700", content: "#!/bin/bash\necho renew\n" }],
+        "redis-server",
+    ),
+    "renewer-remove.sh": renderRenewerRemoveScript("redis-server", ["/usr/local/libexec/redis-tls/reload-redis-server", "/usr/local/libexec/redis-tls/renew-redis-server"]),
     "trust-install.sh": renderTrustInstallScript({ osFamily: "auto", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
     "trust-remove.sh": renderTrustRemoveScript({ osFamily: "rhel", anchorName: "redis-tls-root", appPath: "/etc/myapp/redis-ca.pem" }),
 };
@@ -31,6 +48,14 @@ export const HOST_SCRIPTS: Record<string, string> = {
 const conf = {
     tlsPort: 6379, plaintextPort: 0, bind: ["*", "-::*"], ...files, authClients: "yes", replication: true, cluster: true,
     protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock", reloadAclPath: "/etc/redis/tls/reload.acl",
+};
+
+/** Every systemd unit the renewer installs, by golden file name. */
+export const UNIT_FILES: Record<string, string> = {
+    "cert-renewer@.service": renderRenewerService(),
+    "cert-renewer@.timer": renderRenewerTimer({ onCalendar: "*:1/5", randomizedDelaySec: "5m" }),
+    "cert-renewer@redis-server.override.conf": renderRenewerOverride({ certPath: files.certPath, keyPath: files.keyPath, reloadCommand: "reload-redis-server" }),
+    "cert-renewer@redis-server.step.override.conf": renderRenewerOverride({ certPath: files.certPath, keyPath: files.keyPath, stepPath: "/etc/step", reloadCommand: "reload-redis-server" }),
 };
 
 /** Every redis.conf drop-in variant, by golden file name. */

@@ -16,6 +16,9 @@ export function run(cmd: string, args: string[], stdin?: string, env?: NodeJS.Pr
         child.stderr.on("data", (d) => (stderr += d));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        // A program that exits without reading its stdin makes the write fail with EPIPE; its exit
+        // code, not the pipe, is the result.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(stdin ?? "");
     });
 }
