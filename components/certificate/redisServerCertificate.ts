@@ -205,23 +205,15 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         const bundle = pulumi.all([cert.certPem, args.chainPem, args.rootCertPem]).apply(([leaf, chain, root]) =>
             [leaf, chain, root].map((pem) => pem.trim()).filter((pem) => pem !== "").join("\n") + "\n",
         );
+        const reload =
+            args.reloadSocket === undefined
+                ? undefined
+                : { socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user, passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile };
         const install = new command.remote.Command(
             `${name}-install`,
             {
                 connection,
-                create: asRoot(renderInstallCertScript({
-                        ...files,
-                        dnsNames,
-                        ipAddresses,
-                        reload:
-                            args.reloadSocket === undefined
-                                ? undefined
-                                : {
-                                      socket: args.reloadSocket,
-                                      user: args.reloadUser ?? RELOAD_DEFAULTS.user,
-                                      passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
-                                  },
-                    }), user),
+                create: asRoot(renderInstallCertScript({ ...files, dnsNames, ipAddresses, reload }), user),
                 stdin: bundle,
                 logging: "stdoutAndStderr",
             },
