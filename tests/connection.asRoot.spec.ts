@@ -11,7 +11,7 @@ tr a-z A-Z`;
 
     for (const shell of ["/bin/sh", "/bin/bash"]) {
         it(`${shell}: quotes, dollars and pipefail survive, and stdin still carries the data`, async () => {
-            const r = await run(shell, ["-c", asRoot(script, "root")], "secret-data\n");
+            const r = await run(shell, ["-c", asRoot(script, "root")], { stdin: "secret-data\n" });
             assert.equal(r.stderr, "");
             assert.equal(r.stdout, "it's|$HOME|SECRET-DATA\n");
         });

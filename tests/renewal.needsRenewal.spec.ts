@@ -53,7 +53,7 @@ describe("needs-renewal decides like smallstep's renewer: after two thirds of th
 
     it("RENEW_AFTER_PERCENT from the unit's environment overrides the rendered percentage", async () => {
         const fresh = await cert("fresh", 1, 30);
-        assert.equal((await run(script, [fresh], undefined, { ...process.env, RENEW_AFTER_PERCENT: "0" })).code, 0);
-        assert.equal((await run(script, [fresh], undefined, { ...process.env, RENEW_AFTER_PERCENT: "66" })).code, 1);
+        assert.equal((await run(script, [fresh], { env: { ...process.env, RENEW_AFTER_PERCENT: "0" } })).code, 0);
+        assert.equal((await run(script, [fresh], { env: { ...process.env, RENEW_AFTER_PERCENT: "66" } })).code, 1);
     });
 });

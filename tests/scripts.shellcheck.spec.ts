@@ -24,7 +24,7 @@ function repoShellFiles(): string[] {
 describe("shellcheck passes on every script", () => {
     for (const [name, script] of Object.entries(HOST_SCRIPTS)) {
         it(`host script ${name}`, async () => {
-            const r = await run("shellcheck", ["--shell=bash", "--severity=style", "-"], script);
+            const r = await run("shellcheck", ["--shell=bash", "--severity=style", "-"], { stdin: script });
             assert.equal(r.code, 0, r.stdout + r.stderr);
         });
     }

@@ -108,7 +108,7 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
         assert.equal(fs.statSync(`${dir}/tls/reload.pass`).mode & 0o777, 0o600);
         assert.doesNotMatch(fs.readFileSync(`${dir}/tls/reload.acl`, "utf8"), new RegExp(pass));
         const env = { ...process.env, REDISCLI_AUTH: pass };
-        const as = (...cmd: string[]) => run("redis-cli", ["-s", socket(), "--user", "redis-tls-reload", ...cmd], undefined, env);
+        const as = (...cmd: string[]) => run("redis-cli", ["-s", socket(), "--user", "redis-tls-reload", ...cmd], { env });
         assert.equal((await as("CONFIG", "SET", "tls-protocols", "TLSv1.2 TLSv1.3")).stdout.trim(), "OK");
         for (const cmd of [["FLUSHALL"], ["CONFIG", "GET", "dir"], ["SET", "k", "v"], ["ACL", "LIST"]]) {
             assert.match((await as(...cmd)).stdout, /NOPERM/, cmd.join(" "));
