@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Redis from "ioredis";
 import { Pebble, startPebble } from "./acme";
-import { runProgram } from "./harness/runProgram";
+import { runProgram, RunResult } from "./harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost, TestHosts } from "./hosts";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
@@ -22,6 +22,7 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
     let host: TestHost;
     let pebble: Pebble;
     let work: string;
+    let deployed: RunResult;
 
     const sh = async (command: string, stdin?: string) => {
         const r = await host.exec(command, { stdin, timeoutMs: 120_000 });
@@ -52,7 +53,7 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
         host = fixture.hosts[0];
         work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-acme-"));
         pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble"), certificateValiditySeconds: LIFETIME_S });
-        const result = await runProgram({
+        deployed = await runProgram({
             program: PROGRAM,
             stateDir: path.join(work, "state"),
             knownHostsFile: host.knownHostsFile,
@@ -70,8 +71,11 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
                 }),
             },
         });
-        assert.ok(result.ok, result.error);
+        assert.ok(deployed.ok, deployed.error);
     });
+    /** The renewer's install step as the provider would run it again, or its delete on destroy. */
+    const renewerStep = (step: "create" | "delete") =>
+        String(deployed.resources.find((r) => r.name === "redis-acme1-renewer-install")!.inputs[step]);
 
     after(async () => {
         await pebble?.stop();
@@ -89,6 +93,14 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
 
     it("systemd-analyze verify passes on every unit it installed", async () => {
         await sh(`systemd-analyze verify ${UNIT} ${TIMER}`);
+    });
+
+    it("installing the renewer again changes nothing on the host", async () => {
+        // Files and links only: a temp file made and removed changes a directory's time, not the host.
+        const snapshot = () => sh("find /etc/systemd/system /usr/local/libexec/redis-tls ! -type d \\( -path '*cert-renewer*' -o -path '*redis-tls*' \\) | sort | xargs -r stat -c '%n %a %Y'");
+        const before = await snapshot();
+        assert.match(await sh(renewerStep("create")), /files changed: no$/);
+        assert.equal(await snapshot(), before);
     });
 
     it("made to fire by a timer drop-in, renews: new serial, same PID, an open client connection keeps answering", async () => {
@@ -204,5 +216,13 @@ cp "\${c%/*}/other.test.key" "$c.key"`,
         assert.match(await sh(`journalctl -u ${UNIT} --no-pager -o cat -n 30`), /connection refused/);
         const after = await served();
         assert.deepEqual([after.serial, after.valid], [before.serial, true]);
+    });
+
+    it("pulumi destroy's delete step removes the timer, the units and the helpers", async () => {
+        await sh(renewerStep("delete"));
+        assert.doesNotMatch(await sh("systemctl list-timers --all --no-pager"), /cert-renewer/);
+        assert.equal(await sh("ls /etc/systemd/system | grep -c cert-renewer || true"), "0");
+        assert.equal(await sh("ls /usr/local/libexec/redis-tls"), "");
+        assert.equal(await sh("systemctl is-active redis-server"), "active");
     });
 });
