@@ -139,6 +139,13 @@ describe("the default program end to end on real hosts", function () {
         assert.equal(await sh(server, "systemctl show -p MainPID --value redis-server"), pid);
     });
 
+    it("the drop-in's install step run again reports unchanged and does not restart Redis", async () => {
+        const step = first.resources.find((r) => r.name === "redis-redis1-config-install")!.inputs;
+        const pid = await sh(server, "systemctl show -p MainPID --value redis-server");
+        assert.equal(await sh(server, String(step.create), String(step.stdin)), "unchanged");
+        assert.equal(await sh(server, "systemctl show -p MainPID --value redis-server"), pid);
+    });
+
     it("a bad config fails before any host is touched", async () => {
         const snapshot = () => sh(server, "find /etc/redis -type f -exec sha256sum {} + | sort; systemctl show -p MainPID --value redis-server");
         const before = await snapshot();
@@ -147,5 +154,14 @@ describe("the default program end to end on real hosts", function () {
         assert.match(bad.error ?? "", /\[dnsNames\] "redis_1\.test" is not a valid DNS name/);
         assert.deepEqual(bad.resources.filter((r) => r.type.startsWith("command:")), []);
         assert.equal(await snapshot(), before);
+    });
+
+    it("pulumi destroy's delete step takes the root out of the client's trust store", async () => {
+        await sh(client, String(first.resources.find((r) => r.name === "redis-ca-clients-client1")!.inputs.delete));
+        assert.equal(await sh(client, "ls -la /usr/local/share/ca-certificates /etc/ssl/certs | grep redis-tls-root || true"), "");
+        assert.equal(await sh(client, "grep -c \"$(sed -n 2p /dev/stdin)\" /etc/ssl/certs/ca-certificates.crt || true", String(first.outputs.rootCertPem)), "0");
+        const r = await client.exec(`openssl s_client -connect ${server.address}:6379 -verify_hostname ${SERVER_NAME} -verify_return_error </dev/null`);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stdout + r.stderr, /unable to get local issuer certificate/);
     });
 });

@@ -9,6 +9,8 @@ export interface TrustScriptArgs {
     appPath?: string;
 }
 
+// --fresh: without it update-ca-certificates leaves the links of a removed anchor in /etc/ssl/certs,
+// and the removed root stays trusted.
 const DETECT = (a: TrustScriptArgs) => `family='${a.osFamily}' name='${a.anchorName}'
 if [ "$family" = auto ]; then
   if command -v update-ca-certificates >/dev/null; then family=debian
@@ -19,7 +21,7 @@ if [ "$family" = auto ]; then
   fi
 fi
 case "$family" in
-  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates >/dev/null; } ;;
+  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh >/dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
 esac`;
 

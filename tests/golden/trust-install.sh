@@ -10,7 +10,7 @@ if [ "$family" = auto ]; then
   fi
 fi
 case "$family" in
-  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates >/dev/null; } ;;
+  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh >/dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
 esac
 tmp=$(mktemp)
