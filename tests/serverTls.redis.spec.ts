@@ -165,3 +165,58 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
         assert.equal(await ping(conn()), "+PONG");
     });
 });
+
+describe("an encrypted host key (tls-key-file-pass) with real redis-server", function () {
+    this.timeout(60_000);
+    const pass = "correct horse battery staple";
+    let dir: string;
+    let ca: TestCa;
+    let redis: RedisProcess;
+    let port: number;
+    let client: { cert: string; key: string };
+    const files = () => ({ certPath: `${dir}/tls/redis.crt`, keyPath: `${dir}/tls/redis.key`, caPath: `${dir}/tls/ca.crt`, keyOwner: "redis" });
+    const reload = () => ({ socket: `${dir}/redis.sock`, user: "redis-tls-reload", passFile: `${dir}/tls/reload.pass` });
+    const san = { dnsNames: ["redis-2.test"], ipAddresses: [] };
+
+    async function issueAndInstall(): Promise<string> {
+        const csr = await runScript(renderKeyAndCsrScript({ ...files(), ...san, keyAlgorithm: "ECDSA_P256", commonName: "redis-2.test", encryptKey: true }), `${pass}\n`);
+        assert.equal(csr.code, 0, csr.stderr);
+        const installed = await runScript(renderInstallCertScript({ ...files(), ...san, reload: reload() }), ca.bundle(await ca.sign(csr.stdout)));
+        assert.equal(installed.code, 0, installed.stderr);
+        return installed.stdout;
+    }
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-enc-"));
+        fs.chmodSync(dir, 0o755);
+        ca = await TestCa.create(path.join(dir, "ca"));
+        client = await ca.client("app");
+        await issueAndInstall();
+        const setup = await runScript(renderReloadUserSetup({ ...reload(), aclPath: `${dir}/tls/reload.acl`, group: "redis" }));
+        assert.equal(setup.code, 0, setup.stderr);
+        port = await freePort();
+        fs.writeFileSync(`${dir}/tls.conf`, renderRedisTlsConf({
+            tlsPort: port, plaintextPort: 0, bind: ["127.0.0.1"], ...files(), keyFilePass: pass, authClients: "yes", replication: true, cluster: false,
+            protocols: ["TLSv1.3"], adminSocket: reload().socket, reloadAclPath: `${dir}/tls/reload.acl`,
+        }));
+        redis = await RedisProcess.start(dir, `${dir}/tls.conf`, reload().socket);
+    });
+
+    after(async () => {
+        await redis?.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("keeps the key encrypted on disk and serves TLS with it", async () => {
+        assert.match(fs.readFileSync(files().keyPath, "utf8"), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+        assert.equal(await ping({ port, ca: ca.rootCert, servername: "redis-2.test", ...client }), "+PONG");
+    });
+
+    it("hot-loads a renewed encrypted key with the pass phrase from the config", async () => {
+        const conn = { port, ca: ca.rootCert, servername: "redis-2.test", ...client };
+        const before = await servedSerial(conn);
+        assert.match(await issueAndInstall(), /^reloaded serial=/m);
+        assert.notEqual(await servedSerial(conn), before);
+        assert.equal(await ping(conn), "+PONG");
+    });
+});
