@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
+import { CERTIFICATE_DEFAULTS, certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS } from "../keyAlgorithm";
 import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
 import {
     assertValid,
+    found,
     checkAbsolutePath,
     checkDnsName,
     checkOneOf,
@@ -79,13 +80,11 @@ export function validateAcmeCertificateArgs(args: AcmeCertificateArgs): string[]
     }
     problems.push(checkPort("httpPort", args.httpPort ?? ACME_DEFAULTS.httpPort));
     problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS));
-    for (const field of ["certPath", "keyPath", "caPath"] as const) {
-        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
-    }
+    problems.push(...checkCertificatePaths(args));
     problems.push(checkAbsolutePath("legoPath", args.legoPath ?? ACME_DEFAULTS.legoPath));
     problems.push(checkUnixName("keyOwner", args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner));
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**
@@ -107,9 +106,7 @@ export class AcmeCertificate extends pulumi.ComponentResource {
         super("redis-tls:index:AcmeCertificate", name, {}, opts);
 
         const files = {
-            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
-            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
-            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+            ...certificatePaths(args),
             keyOwner: args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner,
         };
         const tlsDir = files.certPath.slice(0, files.certPath.lastIndexOf("/"));

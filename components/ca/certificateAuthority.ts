@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, tlsKeyArgs } from "../keyAlgorithm";
-import { assertValid, checkHours, checkOneOf, checkPem, Problem, show } from "../validation/fields";
+import { assertValid, found, checkHours, checkOneOf, checkPem, Problem, show } from "../validation/fields";
 
 /** An organisation's existing CA, given as PEM text. */
 export interface ExistingCaArgs {
@@ -70,7 +70,7 @@ export function validateCertificateAuthorityArgs(args: CertificateAuthorityArgs)
         if (typeof e.issuerPrivateKeyPem === "string") {
             problems.push(checkPem("existing.issuerPrivateKeyPem", e.issuerPrivateKeyPem, "PRIVATE KEY"));
         }
-        return problems.filter((p): p is string => p !== undefined);
+        return found(problems);
     }
     const commonName = args.commonName ?? CA_DEFAULTS.commonName;
     if (commonName.trim() === "" || commonName.length > 64) {
@@ -85,7 +85,7 @@ export function validateCertificateAuthorityArgs(args: CertificateAuthorityArgs)
             `[intermediateValidityHours] ${intermediate} outlives the root's ${root}; make it at most rootValidityHours`,
         );
     }
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**

@@ -5,6 +5,7 @@ import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from 
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, keyUsages } from "../keyAlgorithm";
 import {
     assertValid,
+    found,
     checkAbsolutePath,
     checkDnsName,
     checkHours,
@@ -94,6 +95,33 @@ export const CERTIFICATE_DEFAULTS = {
     keyOwner: "redis",
 } as const;
 
+/** Where the certificate, key and CA root live on a host, as every component that touches them takes them. */
+export interface CertificatePathArgs {
+    certPath?: string;
+    keyPath?: string;
+    caPath?: string;
+}
+
+/** The three paths with their defaults applied. */
+export function certificatePaths(a: CertificatePathArgs): { certPath: string; keyPath: string; caPath: string } {
+    return {
+        certPath: a.certPath ?? CERTIFICATE_DEFAULTS.certPath,
+        keyPath: a.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
+        caPath: a.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+    };
+}
+
+/** The three paths must be absolute and name three different files. */
+export function checkCertificatePaths(a: CertificatePathArgs): Problem[] {
+    const paths = certificatePaths(a);
+    const problems: Problem[] = (["certPath", "keyPath", "caPath"] as const).map((field) => checkAbsolutePath(field, paths[field]));
+    const list = [paths.certPath, paths.keyPath, paths.caPath];
+    if (new Set(list).size !== list.length) {
+        problems.push(`[certPath] ${show(list)} name the same file twice; give certPath, keyPath and caPath distinct files`);
+    }
+    return problems;
+}
+
 /** The shortest lifetime accepted: `pulumi up` renewal needs a window a deploy pipeline can hit. */
 export const MIN_VALIDITY_HOURS = 24;
 
@@ -109,13 +137,7 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
     ips.forEach((ip) => problems.push(checkIpAddress("ipAddresses", ip)));
     problems.push(checkUnique("dnsNames", dnsNames), checkUnique("ipAddresses", ips));
     problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm, KEY_ALGORITHMS));
-    for (const field of ["certPath", "keyPath", "caPath"] as const) {
-        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
-    }
-    const paths = [args.certPath ?? CERTIFICATE_DEFAULTS.certPath, args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath, args.caPath ?? CERTIFICATE_DEFAULTS.caPath];
-    if (new Set(paths).size !== paths.length) {
-        problems.push(`[certPath] ${show(paths)} name the same file twice; give certPath, keyPath and caPath distinct files`);
-    }
+    problems.push(...checkCertificatePaths(args));
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
     if (args.reloadPassFile !== undefined) problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile));
     if (args.reloadUser !== undefined) problems.push(checkUnixName("reloadUser", args.reloadUser));
@@ -136,7 +158,7 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
             );
         }
     }
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**
@@ -166,12 +188,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         const validityHours = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;
         const renewAfterHours = validityHours - (args.renewBeforeHours ?? defaultRenewBeforeHours(validityHours));
         const keyAlgorithm = (args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
-        const files = {
-            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
-            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
-            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
-            keyOwner: args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner,
-        };
+        const files = { ...certificatePaths(args), keyOwner: args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner };
         const serverName = dnsNames[0] ?? ipAddresses[0];
         const connection = toCommandConnection(args.connection);
         const user = args.connection.user;

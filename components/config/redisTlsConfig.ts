@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
-import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
+import { certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
 import {
     assertValid,
+    found,
     checkAbsolutePath,
     checkOneOf,
     checkPort,
@@ -151,9 +152,7 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
             problems.push(`[bind] ${show(b)} is not an address Redis can bind; use an IP, "*" or "-::*"`);
         }
     }
-    for (const field of ["certPath", "keyPath", "caPath"] as const) {
-        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
-    }
+    problems.push(...checkCertificatePaths(args));
     for (const field of ["dropInPath", "redisConfPath"] as const) {
         problems.push(checkAbsolutePath(field, args[field] ?? CONFIG_DEFAULTS[field]));
     }
@@ -173,7 +172,7 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     }
     problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
     problems.push(checkUnixName("redisGroup", args.redisGroup ?? CONFIG_DEFAULTS.redisGroup));
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**
@@ -196,9 +195,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             tlsPort: args.tlsPort ?? CONFIG_DEFAULTS.tlsPort,
             plaintextPort: args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort,
             bind: [...(args.bind ?? CONFIG_DEFAULTS.bind)],
-            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
-            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
-            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+            ...certificatePaths(args),
             authClients: args.authClients ?? CONFIG_DEFAULTS.authClients,
             replication: args.replication ?? CONFIG_DEFAULTS.replication,
             cluster: args.cluster ?? CONFIG_DEFAULTS.cluster,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
-import { assertValid, checkAbsolutePath, checkOneOf, checkUnique, Problem, show } from "../validation/fields";
+import { assertValid, found, checkAbsolutePath, checkOneOf, checkUnique, Problem, show } from "../validation/fields";
 import { OS_FAMILIES, renderTrustInstallScript, renderTrustRemoveScript } from "./scripts";
 
 /** A client host that should trust the CA. */
@@ -49,7 +49,7 @@ export function validateCaDistributionArgs(args: CaDistributionArgs): string[] {
         problems.push(`[anchorName] ${show(anchor)} is not a plain file name; use letters, digits, ".", "_" and "-"`);
     }
     if (args.appPath !== undefined) problems.push(checkAbsolutePath("appPath", args.appPath));
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
+import { certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
 import { CONFIG_DEFAULTS } from "../config/redisTlsConfig";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
 import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
-import { assertValid, checkAbsolutePath, checkServiceName, Problem, show } from "../validation/fields";
+import { assertValid, found, checkAbsolutePath, checkServiceName, Problem, show } from "../validation/fields";
 import {
     LIBEXEC,
     RENEWER_DEFAULTS,
@@ -68,9 +68,7 @@ export interface CertRenewerArgs {
 export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
     problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
-    for (const field of ["certPath", "keyPath", "caPath"] as const) {
-        problems.push(checkAbsolutePath(field, args[field] ?? CERTIFICATE_DEFAULTS[field]));
-    }
+    problems.push(...checkCertificatePaths(args));
     problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket));
     problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile ?? RELOAD_DEFAULTS.passFile));
     if (args.stepPath !== undefined) problems.push(checkAbsolutePath("stepPath", args.stepPath));
@@ -86,7 +84,7 @@ export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
     if (!Number.isInteger(pct) || pct < 1 || pct > 99) {
         problems.push(`[renewAfterPercent] ${show(pct)} is not a whole percentage of the lifetime from 1 to 99; use 66 for two thirds`);
     }
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**
@@ -107,9 +105,7 @@ export class CertRenewer extends pulumi.ComponentResource {
 
         const service = args.serviceName ?? CONFIG_DEFAULTS.serviceName;
         const files = {
-            certPath: args.certPath ?? CERTIFICATE_DEFAULTS.certPath,
-            keyPath: args.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
-            caPath: args.caPath ?? CERTIFICATE_DEFAULTS.caPath,
+            ...certificatePaths(args),
         };
         const reload = `reload-${service}`;
         const renew = `renew-${service}`;

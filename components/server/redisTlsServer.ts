@@ -4,7 +4,7 @@ import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCerti
 import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
 import { SshConnectionArgs } from "../connection";
 import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
-import { assertValid, checkAbsolutePath, checkUnixName } from "../validation/fields";
+import { assertValid, found, checkAbsolutePath, checkUnixName } from "../validation/fields";
 
 /** Where an ACME-issued server certificate comes from. */
 export interface AcmeIssuerArgs {
@@ -118,7 +118,7 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
     } else if ((args.ipAddresses ?? []).length > 0) {
         problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
     }
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**

@@ -143,6 +143,11 @@ export function checkUnique(field: string, values: readonly string[]): Problem {
     return undefined;
 }
 
+/** The problems actually found, without the `undefined`s of checks that passed. */
+export function found(problems: Problem[]): string[] {
+    return problems.filter((p): p is string => p !== undefined);
+}
+
 /** Thrown when arguments fail validation; its message lists every problem, one per line. */
 export class ValidationError extends Error {
     constructor(
@@ -156,8 +161,8 @@ export class ValidationError extends Error {
 
 /** Throws a ValidationError naming the component if any problem was found. */
 export function assertValid(component: string, problems: Problem[]): void {
-    const found = problems.filter((p): p is string => p !== undefined);
-    if (found.length > 0) {
-        throw new ValidationError(component, found);
+    const real = found(problems);
+    if (real.length > 0) {
+        throw new ValidationError(component, real);
     }
 }
