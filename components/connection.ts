@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
-import { checkPort, checkUnixName, Problem, show } from "./validation/fields";
+import { checkHostKey, checkPort, checkUnixName, Problem, show } from "./validation/fields";
+import { checked } from "./validation/outputs";
+
+export { asRoot, shellQuote } from "./host/shell";
 
 /** How to reach a host over SSH. */
 export interface SshConnectionArgs {
@@ -18,18 +21,38 @@ export interface SshConnectionArgs {
     user?: string;
     /** The SSH private key (PEM or OpenSSH). Always handled as a Pulumi secret. */
     privateKey: pulumi.Input<string>;
+    /**
+     * The host's SSH public key, one line as `ssh-keyscan -t ed25519 HOST` prints it without the
+     * host name ("ssh-ed25519 AAAA..."). Without it the provider accepts any host key, so a machine
+     * on the path could answer in the host's place.
+     */
+    hostKey?: pulumi.Input<string>;
 }
 
 const DEFAULT_SSH_PORT = 22;
+/** Hosts already warned about in this run: one warning per host, not one per component. */
+const warned = new Set<string>();
 const DEFAULT_SSH_USER = "root";
 
-/** The `@pulumi/command` connection for these args, with the key marked secret by us. */
-export function toCommandConnection(c: SshConnectionArgs): command.types.input.remote.ConnectionArgs {
+/**
+ * The `@pulumi/command` connection for these args, with the key marked secret by us and the host
+ * key checked when it resolves. Warns on `resource` when the host key is not pinned.
+ */
+export function toCommandConnection(c: SshConnectionArgs, resource?: pulumi.Resource): command.types.input.remote.ConnectionArgs {
+    const host = typeof c.host === "string" ? c.host : undefined;
+    if (c.hostKey === undefined && resource !== undefined && !(host !== undefined && warned.has(host))) {
+        if (host !== undefined) warned.add(host);
+        pulumi.log.warn(
+            `SSH host key of ${host ?? "this host"} is not pinned (connection.hostKey): a machine on the path could receive its secrets and answer for it`,
+            resource,
+        );
+    }
     return {
         host: c.host,
         port: c.port ?? DEFAULT_SSH_PORT,
         user: c.user ?? DEFAULT_SSH_USER,
         privateKey: pulumi.secret(c.privateKey),
+        hostKey: c.hostKey === undefined ? undefined : checked("connection", c.hostKey, (k) => [checkHostKey("connection.hostKey", k)]).apply((k) => k.trim()),
     };
 }
 
@@ -45,22 +68,8 @@ export function checkConnection(field: string, c: SshConnectionArgs): Problem[] 
     if (c.user !== undefined) {
         problems.push(checkUnixName(`${field}.user`, c.user));
     }
+    if (typeof c.hostKey === "string") {
+        problems.push(checkHostKey(`${field}.hostKey`, c.hostKey));
+    }
     return problems;
 }
-
-/** Quotes a string for a POSIX shell. */
-export function shellQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The command that runs a rendered host script with bash as root for the given login user.
- * The login shell may be dash, which lacks `pipefail`, so the script always goes to bash. It goes as
- * a quoted here-document, so `pulumi preview` shows it verbatim, and stdin stays free for data.
- */
-export function asRoot(script: string, user: string | undefined): string {
-    const bash = `/bin/bash -c "$(cat <<'${SCRIPT_END}'\n${script.trimEnd()}\n${SCRIPT_END}\n)"`;
-    return (user ?? DEFAULT_SSH_USER) === "root" ? bash : `sudo -n ${bash}`;
-}
-
-const SCRIPT_END = "REDIS_TLS_SCRIPT";

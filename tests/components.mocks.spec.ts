@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import {
     CaDistribution,
     CertificateAuthority,
+    fingerprint,
     RedisServerCertificate,
     RedisTlsConfig,
     RedisTlsServer,
@@ -10,12 +12,15 @@ import {
     toCommandConnection,
     ValidationError,
 } from "../components";
-import { isSecretInput, plain, recordResources, Recorded, settle, strings, valueOf } from "./support/mocks";
+import { isSecretInput, plain, recordResources, Recorded, sections, settle, strings, valueOf } from "./support/mocks";
+import { pems } from "./support/pems";
 
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
-const connection = { host: "10.0.0.5", privateKey: SSH_KEY };
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown";
+const connection = { host: "10.0.0.5", privateKey: SSH_KEY, hostKey: HOST_KEY };
 const summary = (r: Recorded[]) => r.map((x) => `${x.type} ${x.name}`).sort();
 const byName = (r: Recorded[], name: string) => r.find((x) => x.name === name)!;
+const fp = (pem: string) => fingerprint(new X509Certificate(pem));
 
 function serverArgs(ca: CertificateAuthority) {
     return {
@@ -56,16 +61,16 @@ describe("component resource graphs (mocks)", () => {
     });
 
     it("CertificateAuthority with an existing CA creates nothing and keeps its key secret", async () => {
-        const pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
-        const ca = new CertificateAuthority("org", { existing: { rootCertPem: pem, issuerPrivateKeyPem: "-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----" } });
-        assert.equal(await valueOf(ca.issuerCertPem), pem);
+        const { root, key } = pems();
+        const ca = new CertificateAuthority("org", { existing: { rootCertPem: root, issuerPrivateKeyPem: key } });
+        assert.equal(await valueOf(ca.issuerCertPem), root);
         assert.equal(await valueOf(ca.chainPem), "");
         assert.equal(await pulumi.isSecret(ca.issuerPrivateKeyPem), true);
         await settle(recorded);
         assert.deepEqual(summary(recorded), ["redis-tls:index:CertificateAuthority org"]);
     });
 
-    it("RedisTlsServer: host-made key and CSR, signed for server and client auth, chain installed, then the drop-in", async () => {
+    it("RedisTlsServer: host-made key and CSR, signed for server and client auth, chain installed against the pinned root, then the drop-in", async () => {
         const ca = new CertificateAuthority("ca");
         const server = new RedisTlsServer("redis-a", serverArgs(ca));
         assert.equal(await valueOf(server.endpoint), "10.0.0.5:6379");
@@ -89,13 +94,33 @@ describe("component resource graphs (mocks)", () => {
         assert.deepEqual(signed.allowedUses, ["digital_signature", "server_auth", "client_auth"]);
         assert.equal(signed.validityPeriodHours, 720);
         const install = byName(recorded, "redis-a-cert-install").inputs;
-        const pems = [byName(recorded, "redis-a-cert-signed").state.certPem, byName(recorded, "ca-intermediate").state.certPem, byName(recorded, "ca-root").state.certPem];
-        assert.equal(install.stdin, pems.map((p) => p.trim()).join("\n") + "\n");
-        assert.match(install.create, /CONFIG SET tls-cert-file "\$cert" tls-key-file "\$key"/);
+        const root = byName(recorded, "ca-root").state.certPem;
+        assert.deepEqual(sections(install.stdin), {
+            chain: byName(recorded, "redis-a-cert-signed").state.certPem + byName(recorded, "ca-intermediate").state.certPem,
+            root,
+            "client-ca": root,
+        });
+        assert.ok(install.create.includes(`!= ${fp(root)} ]`), "the install pins the root's fingerprint");
+        assert.match(install.create, /CONFIG SET \\\n +tls-cert-file "\$tls\/live\/redis\.crt" tls-key-file "\$tls\/live\/redis\.key"/);
         const conf = byName(recorded, "redis-a-config-install").inputs.stdin;
         assert.match(conf, /^port 0$/m);
         assert.match(conf, /^tls-port 6379$/m);
         assert.match(conf, /^tls-auth-clients yes$/m);
+        assert.match(conf, /^include \/etc\/redis-tls\/users\.acl$/m);
+        assert.match(byName(recorded, "redis-a-config-install").inputs.create, /echo 'user default reset off'/);
+    });
+
+    it("passes exactly one strict CSR to the signer, whatever the host's shell printed around it", async () => {
+        recorded = recordResources(false, { csrStdout: (csr) => `Welcome to redis-1\r\n${csr.replace(/\n/g, "\r\n")}\r\n\r\n` });
+        const ca = new CertificateAuthority("ca");
+        const cert = new RedisServerCertificate("c", serverArgs(ca));
+        const request = await valueOf(cert.certRequestPem);
+        await settle(recorded);
+        // terraform-provider-tls replaces a LocallySignedCert only when its stored CSR matches this.
+        assert.match(request, /^-----BEGIN [A-Za-z ]+-----\n(.|\s)+\n-----END [A-Za-z ]+-----\n?$/);
+        assert.doesNotMatch(request, /\r|Welcome/);
+        assert.equal(plain(byName(recorded, "c-signed").inputs.certRequestPem), request);
+        assert.equal(request, byName(recorded, "c-csr").state.stdout.split("\r\n").slice(1, -3).join("\n") + "\n");
     });
 
     it("no resource input or output holds a private key except the CA's own keys (and the SSH credential)", async () => {
@@ -108,13 +133,13 @@ describe("component resource graphs (mocks)", () => {
         const leaks = recorded
             .filter((r) => r.type !== "tls:index/privateKey:PrivateKey")
             .flatMap((r) => [...strings(r.inputs, "inputs"), ...strings(r.state, "state")].map(([at, v]) => [`${r.name} ${at}`, v]))
-            .filter(([at, v]) => v.includes("PRIVATE KEY") && !caKeys.has(v) && !/connection(\.value)?\.privateKey$/.test(at));
+            .filter(([at, v]) => v.includes("PRIVATE KEY") && !caKeys.has(v) && !/connection(\.value)?\.privateKey$/.test(at) && !/privateKeyPem(Pkcs8|Openssh)?$/.test(at));
         assert.deepEqual(leaks, []);
         const caKeyHolders = recorded.filter((r) => strings(r.inputs).some(([, v]) => caKeys.has(v))).map((r) => r.name);
         assert.deepEqual(caKeyHolders.sort(), ["ca-intermediate", "ca-intermediate-csr", "ca-root", "redis-a-cert-signed"]);
     });
 
-    it("marks every key, pass phrase and SSH credential it handles as a secret", async () => {
+    it("marks every key, pass phrase and SSH credential it handles as a secret, and sends the host key to the provider", async () => {
         const ca = new CertificateAuthority("ca");
         const cert = new RedisServerCertificate("c", { ...serverArgs(ca), keyFilePass: "hunter2" });
         const config = new RedisTlsConfig("conf", { connection, keyFilePass: "hunter2" });
@@ -130,8 +155,9 @@ describe("component resource graphs (mocks)", () => {
         assert.ok(isSecretInput(byName(recorded, "c-csr").inputs.stdin));
         assert.equal(plain(byName(recorded, "c-csr").inputs.stdin), "hunter2\n");
         assert.ok(isSecretInput(byName(recorded, "conf-install").inputs.stdin));
-        // Every SSH connection and every use of the CA key reaches the provider as a secret.
+        // Every SSH connection and every use of the CA key reaches the provider as a secret, host key pinned.
         assert.deepEqual(commands.filter((r) => !isSecretInput(r.inputs.connection)).map((r) => r.name), []);
+        assert.deepEqual([...new Set(commands.map((r) => plain(r.inputs.connection).hostKey))], [HOST_KEY]);
         assert.ok(isSecretInput(byName(recorded, "c-signed").inputs.caPrivateKeyPem));
     });
 
@@ -141,19 +167,21 @@ describe("component resource graphs (mocks)", () => {
         assert.doesNotMatch(await valueOf(config.rendered), /tls-key-file-pass/);
     });
 
-    it("runs host scripts through sudo for a non-root login and through bash for root", async () => {
-        new CaDistribution("clients", {
-            rootCertPem: "pem",
-            hosts: [
-                { name: "a", connection: { ...connection, user: "deploy" } },
-                { name: "b", connection },
-            ],
-        });
+    it("CaDistribution: one anchor per CA, owned per resource, through sudo for a non-root login and bash for root", async () => {
+        const { root } = pems();
+        new CaDistribution("clients", { rootCertPem: root, hosts: [{ name: "a", connection: { ...connection, user: "deploy" } }, { name: "b", connection }] });
+        new CaDistribution("renamed", { rootCertPem: root, hosts: [{ name: "b", connection }] });
         await settle(recorded);
-        assert.match(byName(recorded, "clients-a").inputs.create, /^sudo -n \/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
-        assert.match(byName(recorded, "clients-b").inputs.create, /^\/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
-        assert.match(byName(recorded, "clients-b").inputs.delete, /rm -f "\$anchor"/);
-        assert.equal(byName(recorded, "clients-b").inputs.stdin, "pem");
+        const a = byName(recorded, "clients-a").inputs;
+        const b = byName(recorded, "clients-b").inputs;
+        assert.match(a.create, /^sudo -n \/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
+        assert.match(b.create, /^\/bin\/bash -c "\$\(cat <<'REDIS_TLS_SCRIPT'\n/);
+        assert.ok(b.create.includes(`name='redis-tls-${fp(root).slice(0, 16)}'`));
+        assert.equal(b.stdin, root);
+        const owner = (s: string) => s.match(/owner='([0-9a-f]{16})'/)![1];
+        assert.equal(owner(b.create), owner(b.delete), "the delete drops the owner the create recorded");
+        assert.notEqual(owner(b.create), owner(byName(recorded, "renamed-b").inputs.create), "another resource is another owner");
+        assert.match(b.delete, /left=\$\(disown "\$1" "\$owner"\)/);
     });
 
     it("re-issues on the first run of a new renewal slot: the CSR step's trigger changes", async () => {
@@ -175,11 +203,13 @@ describe("component resource graphs (mocks)", () => {
         assert.notDeepEqual(slot("same"), slot("next"));
     });
 
-    it("RedisTlsServer with acme: lego on the host, no state CA, and a cert-renewer that hot-loads instead of restarting", async () => {
+    it("RedisTlsServer with acme: lego on the host, Redis trusting the project's CA for clients, and a renewer that hot-loads", async () => {
+        const { root, intermediate } = pems();
         const server = new RedisTlsServer("redis-m", {
             connection,
             dnsNames: ["redis-m.internal"],
-            acme: { directoryUrl: "https://ca.internal/acme/directory", email: "ops@example.com", rootCertPem: "ROOT", httpPort: 8080 },
+            rootCertPem: intermediate,
+            acme: { directoryUrl: "https://ca.internal/acme/directory", email: "ops@example.com", rootCertPem: root, httpPort: 8080 },
         });
         assert.equal(await valueOf(server.serverName), "redis-m.internal");
         await settle(recorded);
@@ -192,15 +222,17 @@ describe("component resource graphs (mocks)", () => {
             "redis-tls:index:RedisTlsConfig redis-m-config",
             "redis-tls:index:RedisTlsServer redis-m",
         ]);
-        const issue = byName(recorded, "redis-m-acme-issue").inputs.create;
-        assert.match(issue, /lego_args=\(--server 'https:\/\/ca\.internal\/acme\/directory' .*--http\.port ':8080' --key-type 'ec256' .* --domains 'redis-m\.internal'\)/);
-        assert.match(issue, /<<'REDIS_TLS_ACME_ROOT'\nROOT\nREDIS_TLS_ACME_ROOT\n/);
+        const issue = byName(recorded, "redis-m-acme-issue").inputs;
+        assert.match(issue.create, /lego_args=\(--server 'https:\/\/ca\.internal\/acme\/directory' .*--http\.port ':8080' --key-type 'ec256' .* --domains 'redis-m\.internal'\)/);
+        assert.deepEqual(sections(issue.stdin), { "acme-root": root, "client-ca": intermediate });
+        assert.ok(issue.create.includes(`!= ${fp(root)} ]`) && issue.create.includes(`!= ${fp(intermediate)} ]`), "both pinned");
         const renewer = byName(recorded, "redis-m-renewer-install").inputs;
-        assert.match(renewer.create, /write '\/etc\/systemd\/system\/cert-renewer@redis-server\.service\.d\/override\.conf' 0644 <<'REDIS_TLS_FILE_2'\n\[Service\]\nEnvironment=CERT_LOCATION=\/etc\/redis\/tls\/redis\.crt KEY_LOCATION=\/etc\/redis\/tls\/redis\.key\n.*\nExecStartPost=\nExecStartPost=\/usr\/local\/libexec\/redis-tls\/reload-redis-server\n/);
+        assert.match(renewer.create, /cat > "\$work\/2" <<'REDIS_TLS_FILE_2'\n\[Service\]\nEnvironment=CERT_LOCATION=\/etc\/redis-tls\/live\/redis\.crt KEY_LOCATION=\/etc\/redis-tls\/live\/redis\.key\n.*\nExecStartPost=\nExecStartPost=\/usr\/local\/libexec\/redis-tls\/reload-redis-server\n/);
         // The renew script the timer runs is the one the first issuance ran.
-        const script = issue.match(/<<'REDIS_TLS_RENEW'\n([\s\S]*?)\nREDIS_TLS_RENEW/)![1];
+        const script = issue.create.match(/<<'REDIS_TLS_RENEW'\n([\s\S]*?)\nREDIS_TLS_RENEW/)![1];
         assert.ok(renewer.create.includes(script));
-        assert.match(renewer.delete, /systemctl disable --now 'cert-renewer@redis-server\.timer'/);
+        const owner = (s: string) => s.match(/own 'renewer-redis-server' '([0-9a-f]{16})'/)?.[1] ?? s.match(/disown 'renewer-redis-server' '([0-9a-f]{16})'/)![1];
+        assert.equal(owner(renewer.create), owner(renewer.delete));
     });
 
     it("bad input throws before any resource is registered, naming the field", async () => {

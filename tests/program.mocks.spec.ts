@@ -6,6 +6,7 @@ import { recordResources, settle, valueOf } from "./support/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown";
 
 /** Loads the default program afresh with the given stack config, as `pulumi up` would. */
 function loadProgram(config: Record<string, string>): Record<string, pulumi.Output<unknown>> {
@@ -21,10 +22,10 @@ describe("the default program (index.ts) under mocks", () => {
         const recorded = recordResources();
         const out = loadProgram({
             "redis-tls:hosts": JSON.stringify([
-                { name: "a", address: "10.0.0.5", dnsNames: ["redis-a.internal"] },
-                { name: "b", address: "10.0.0.6", user: "deploy", port: 2222, ipAddresses: ["10.0.0.6"] },
+                { name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] },
+                { name: "b", address: "10.0.0.6", hostKey: HOST_KEY, user: "deploy", port: 2222, ipAddresses: ["10.0.0.6"] },
             ]),
-            "redis-tls:clients": JSON.stringify([{ name: "app", address: "10.0.0.9", osFamily: "debian" }]),
+            "redis-tls:clients": JSON.stringify([{ name: "app", address: "10.0.0.9", hostKey: HOST_KEY, osFamily: "debian" }]),
             "redis-tls:sshPrivateKey": SSH_KEY,
             "redis-tls:tlsPort": "6390",
         });
@@ -50,8 +51,8 @@ describe("the default program (index.ts) under mocks", () => {
         const trust = recorded.find((r) => r.name === "redis-ca-clients-app")!;
         assert.match(trust.inputs.create, /family='debian'/);
         const bCsr = recorded.find((r) => r.name === "redis-b-cert-csr")!;
-        const { host, port, user } = bCsr.inputs.connection.value;
-        assert.deepEqual({ host, port, user }, { host: "10.0.0.6", port: 2222, user: "deploy" });
+        const { host, port, user, hostKey } = bCsr.inputs.connection.value;
+        assert.deepEqual({ host, port, user, hostKey }, { host: "10.0.0.6", port: 2222, user: "deploy", hostKey: HOST_KEY });
         assert.match(recorded.find((r) => r.name === "redis-b-config-install")!.inputs.stdin, /^tls-port 6390$/m);
     });
 
@@ -62,13 +63,13 @@ describe("the default program (index.ts) under mocks", () => {
 
     it("fails naming the config key when the SSH key is not set", () => {
         recordResources();
-        assert.throws(() => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", dnsNames: ["a.internal"] }]) }), /redis-tls:sshPrivateKey/);
+        assert.throws(() => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]) }), /redis-tls:sshPrivateKey/);
     });
 
     it("fails at preview, before any resource, on a bad DNS name in stack config", async () => {
         const recorded = recordResources(true);
         assert.throws(
-            () => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", dnsNames: ["redis_a"] }]), "redis-tls:sshPrivateKey": SSH_KEY }),
+            () => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis_a"] }]), "redis-tls:sshPrivateKey": SSH_KEY }),
             /\[dnsNames\] "redis_a" is not a valid DNS name/,
         );
         await settle(recorded);
@@ -77,13 +78,16 @@ describe("the default program (index.ts) under mocks", () => {
 });
 
 describe("stack config parsing names the key, the value and the fix", () => {
+    const HOSTS = JSON.stringify([{ name: "a", address: "h", hostKey: HOST_KEY }]);
     const cases: Array<[string, Record<string, string>, string]> = [
         ["hosts is not JSON", { hosts: "redis-1" }, `[redis-tls:hosts] "redis-1" is not a non-empty list of objects; set entries with pulumi config set --path 'hosts[0].address' ...`],
         ["hosts is empty", { hosts: "[]" }, `[redis-tls:hosts] "[]" is not a non-empty list of objects; set entries with pulumi config set --path 'hosts[0].address' ...`],
         ["host without address", { hosts: '[{"name":"a"}]' }, `[redis-tls:hosts[0].address] is missing; set it with pulumi config set --path 'hosts[0].address' ...`],
-        ["misspelt field", { hosts: '[{"name":"a","address":"h","dnsname":["x"]}]' }, `[redis-tls:hosts[0]] has unknown field "dnsname"; the fields are name, address, user, port, dnsNames, ipAddresses`],
-        ["client is a string", { hosts: '[{"name":"a","address":"h"}]', clients: '["app"]' }, `[redis-tls:clients[0]] "app" is not an object; give {"name": ..., "address": ...}`],
-        ["validityHours not a number", { hosts: '[{"name":"a","address":"h"}]', validityHours: "30d" }, `[redis-tls:validityHours] "30d" is not a whole number; set e.g. pulumi config set validityHours 720`],
+        ["misspelt field", { hosts: '[{"name":"a","address":"h","dnsname":["x"]}]' }, `[redis-tls:hosts[0]] has unknown field "dnsname"; the fields are name, address, hostKey, user, port, dnsNames, ipAddresses, decommissioned`],
+        ["host key not pinned", { hosts: '[{"name":"a","address":"10.0.0.5"}]' },
+            `[redis-tls:hosts[0].hostKey] is missing; pin the host's SSH key so no machine on the path can answer for it: pulumi config set --path 'hosts[0].hostKey' "$(ssh-keyscan -t ed25519 10.0.0.5 | cut -d' ' -f2-)"`],
+        ["client is a string", { hosts: HOSTS, clients: '["app"]' }, `[redis-tls:clients[0]] "app" is not an object; give {"name": ..., "address": ...}`],
+        ["validityHours not a number", { hosts: HOSTS, validityHours: "30d" }, `[redis-tls:validityHours] "30d" is not a whole number; set e.g. pulumi config set validityHours 720`],
     ];
     for (const [what, raw, message] of cases) {
         it(what, () => assert.throws(() => parseStackConfig(raw), (e: Error) => e.message === message));

@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { CERTIFICATE_DEFAULTS, certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
+import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { encodeSections } from "../host/shell";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS } from "../keyAlgorithm";
-import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
+import { RELOAD_DEFAULTS } from "../reload/scripts";
 import {
     assertValid,
     found,
     checkAbsolutePath,
+    checkAclUser,
     checkDnsName,
     checkOneOf,
     checkPort,
@@ -16,7 +18,8 @@ import {
     Problem,
     show,
 } from "../validation/fields";
-import { LEGO_KEY_TYPES, renderAcmeRenewScript, renderAcmeTrustFiles } from "./scripts";
+import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
+import { LEGO_KEY_TYPES, renderAcmeIssueScript, renderAcmeRenewScript } from "./scripts";
 
 export interface AcmeCertificateArgs {
     /** The Redis host, over SSH. lego (Debian package) must be installed there. */
@@ -27,8 +30,13 @@ export interface AcmeCertificateArgs {
     email: string;
     /** DNS names; ACME orders through lego cannot carry IP SANs. */
     dnsNames: string[];
-    /** The ACME CA's root: the chain must verify to it, and Redis trusts it for client certificates. */
+    /** The ACME CA's root: the chain must end in it (pinned by fingerprint on the host). */
     rootCertPem: pulumi.Input<string>;
+    /**
+     * The one CA Redis trusts for client certificates, e.g. CertificateAuthority.rootCertPem. Never
+     * the ACME CA: it signs for anyone who passes its challenge, and its leaves carry clientAuth.
+     */
+    clientCaPem: pulumi.Input<string>;
     /** CA bundle for the directory's HTTPS when the system store does not trust it (a private CA). */
     serverCaPem?: pulumi.Input<string>;
     /**
@@ -41,28 +49,30 @@ export interface AcmeCertificateArgs {
      * @default "ECDSA_P256"
      */
     keyAlgorithm?: string;
-    /** @default "/etc/redis/tls/redis.crt" */
-    certPath?: string;
-    /** @default "/etc/redis/tls/redis.key" */
-    keyPath?: string;
-    /** @default "/etc/redis/tls/ca.crt" */
-    caPath?: string;
+    /** @default "/etc/redis-tls" */
+    tlsDir?: string;
     /**
      * lego's account and certificate state on the host (root-only).
      * @default "/var/lib/redis-tls/acme"
      */
     legoPath?: string;
     /** @default "redis" */
-    keyOwner?: string;
+    redisGroup?: string;
     /** Root-only socket for the hot reload after the first issuance; unset reloads nothing. */
     reloadSocket?: string;
     /** @default "redis-tls-reload" */
     reloadUser?: string;
-    /** @default "/etc/redis/tls/reload.pass" */
-    reloadPassFile?: string;
 }
 
 export const ACME_DEFAULTS = { httpPort: 80, legoPath: "/var/lib/redis-tls/acme" } as const;
+
+/** An ACME directory URL that the renew script can carry (validated again when an Output resolves). */
+export function checkDirectoryUrl(field: string, url: string): Problem {
+    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(url)) {
+        return `[${field}] ${show(url)} is not an https URL; give the ACME directory, e.g. "https://ca.internal/acme/acme/directory"`;
+    }
+    return undefined;
+}
 
 /** Validates AcmeCertificate args; returns every problem found. */
 export function validateAcmeCertificateArgs(args: AcmeCertificateArgs): string[] {
@@ -72,25 +82,29 @@ export function validateAcmeCertificateArgs(args: AcmeCertificateArgs): string[]
     }
     args.dnsNames.forEach((d) => problems.push(checkDnsName("dnsNames", d)));
     problems.push(checkUnique("dnsNames", args.dnsNames));
-    if (typeof args.directoryUrl === "string" && !/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(args.directoryUrl)) {
-        problems.push(`[directoryUrl] ${show(args.directoryUrl)} is not an https URL; give the ACME directory, e.g. "https://ca.internal/acme/acme/directory"`);
-    }
+    if (typeof args.directoryUrl === "string") problems.push(checkDirectoryUrl("directoryUrl", args.directoryUrl));
     if (!/^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$/.test(args.email)) {
         problems.push(`[email] ${show(args.email)} is not an e-mail address; give the account contact, e.g. "ops@example.com"`);
     }
     problems.push(checkPort("httpPort", args.httpPort ?? ACME_DEFAULTS.httpPort));
     problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS));
-    problems.push(...checkCertificatePaths(args));
+    problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir));
     problems.push(checkAbsolutePath("legoPath", args.legoPath ?? ACME_DEFAULTS.legoPath));
-    problems.push(checkUnixName("keyOwner", args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner));
+    problems.push(checkUnixName("redisGroup", args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup));
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
+    if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
+    problems.push(
+        checkCertificatesInput("rootCertPem", args.rootCertPem, { count: "one", ca: true, root: true }),
+        checkCertificatesInput("clientCaPem", args.clientCaPem, { count: "one", ca: true }),
+        checkCertificatesInput("serverCaPem", args.serverCaPem, { count: "some", ca: true }),
+    );
     return found(problems);
 }
 
 /**
  * A Redis server certificate from any RFC 8555 directory, obtained on the host with lego (the key is
- * made there and never leaves it), verified and installed like every other certificate here, and
- * hot-loaded. `renewScript` is what a CertRenewer runs to renew it.
+ * made there and never leaves it), verified against the pinned ACME root and installed like every
+ * other certificate here, and hot-loaded. `renewScript` is what a CertRenewer runs to renew it.
  */
 export class AcmeCertificate extends pulumi.ComponentResource {
     /** The host script that renews this certificate; give it to CertRenewer. */
@@ -102,51 +116,42 @@ export class AcmeCertificate extends pulumi.ComponentResource {
 
     constructor(name: string, args: AcmeCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
-        assertValid(`AcmeCertificate ${name}`, validateAcmeCertificateArgs(args));
+        const component = `AcmeCertificate ${name}`;
+        assertValid(component, validateAcmeCertificateArgs(args));
         super("redis-tls:index:AcmeCertificate", name, {}, opts);
 
-        const files = {
-            ...certificatePaths(args),
-            keyOwner: args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner,
-        };
-        const tlsDir = files.certPath.slice(0, files.certPath.lastIndexOf("/"));
-        const rootPath = `${tlsDir}/acme-root.crt`;
-        const serverCaPath = args.serverCaPem === undefined ? undefined : `${tlsDir}/acme-server-ca.crt`;
-        const renewScript = pulumi.output(args.directoryUrl).apply((directoryUrl) =>
+        const tlsDir = args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir;
+        const group = args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup;
+        const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, { count: "one", ca: true, root: true });
+        const clientCa = checkedCertificates(component, "clientCaPem", args.clientCaPem, { count: "one", ca: true });
+        const serverCa =
+            args.serverCaPem === undefined ? undefined : checkedCertificates(component, "serverCaPem", args.serverCaPem, { count: "some", ca: true });
+        const directoryUrl = checked(component, args.directoryUrl, (u) => [checkDirectoryUrl("directoryUrl", u)]);
+        const renewScript = pulumi.all([directoryUrl, root, clientCa]).apply(([url, rootCa, client]) =>
             renderAcmeRenewScript({
-                ...files,
-                directoryUrl,
+                tlsDir,
+                group,
+                directoryUrl: url,
                 email: args.email,
                 dnsNames: args.dnsNames,
                 keyType: LEGO_KEY_TYPES[args.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM],
                 httpPort: args.httpPort ?? ACME_DEFAULTS.httpPort,
                 legoPath: args.legoPath ?? ACME_DEFAULTS.legoPath,
-                rootPath,
-                serverCaPath,
+                serverCa: serverCa !== undefined,
+                rootFingerprint: rootCa.fingerprints[0],
+                clientCaFingerprint: client.fingerprints[0],
             }),
         );
         const reload =
-            args.reloadSocket === undefined
-                ? ""
-                : `(\n${renderReloadScript({
-                      ...files,
-                      socket: args.reloadSocket,
-                      user: args.reloadUser ?? RELOAD_DEFAULTS.user,
-                      passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
-                  }).trimEnd()}\n)\n`;
+            args.reloadSocket === undefined ? undefined : { tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user };
         const issue = new command.remote.Command(
             `${name}-issue`,
             {
-                connection: toCommandConnection(args.connection),
-                create: pulumi
-                    .all([renewScript, args.rootCertPem, args.serverCaPem])
-                    .apply(([script, root, serverCa]) =>
-                        asRoot(
-                            `set -euo pipefail\n${renderAcmeTrustFiles(files.keyOwner, rootPath, root, serverCaPath, serverCa)}` +
-                                `/bin/bash -c "$(cat <<'REDIS_TLS_RENEW'\n${script.trimEnd()}\nREDIS_TLS_RENEW\n)"\n${reload}`,
-                            args.connection.user,
-                        ),
-                    ),
+                connection: toCommandConnection(args.connection, this),
+                create: renewScript.apply((script) => asRoot(renderAcmeIssueScript({ tlsDir, group, renewScript: script, reload }), args.connection.user)),
+                stdin: pulumi
+                    .all([root, clientCa, serverCa])
+                    .apply(([r, c, s]) => encodeSections({ "acme-root": r.pem, "client-ca": c.pem, "server-ca": s?.pem })),
                 logging: "stdoutAndStderr",
             },
             { parent: this },

@@ -2,20 +2,25 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { DEFAULT_TLS_DIR } from "../host/layout";
+import { encodeSections } from "../host/shell";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, keyUsages } from "../keyAlgorithm";
+import { certificatesOrThrow, encodeCertificates, extractCsr } from "../pem";
 import {
     assertValid,
     found,
     checkAbsolutePath,
+    checkAclUser,
     checkDnsName,
     checkHours,
     checkIpAddress,
+    checkKeyFilePass,
     checkOneOf,
     checkUnique,
     checkUnixName,
     Problem,
-    show,
 } from "../validation/fields";
+import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
 import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
@@ -33,8 +38,13 @@ export interface RedisServerCertificateArgs {
     caPrivateKeyPem: pulumi.Input<string>;
     /** Certificates between leaf and root, issuer first (CertificateAuthority.chainPem). */
     chainPem: pulumi.Input<string>;
-    /** The root (CertificateAuthority.rootCertPem), installed as the CA Redis trusts for clients. */
+    /** The root (CertificateAuthority.rootCertPem): the chain must end in it, and it is pinned by fingerprint. */
     rootCertPem: pulumi.Input<string>;
+    /**
+     * The one CA Redis trusts for client certificates (`tls-ca-cert-file`).
+     * @default rootCertPem
+     */
+    clientCaPem?: pulumi.Input<string>;
     /**
      * Certificate lifetime.
      * @default 720 (30 days, as the smallstep `redis` provisioner issues)
@@ -51,25 +61,16 @@ export interface RedisServerCertificateArgs {
      */
     keyAlgorithm?: string;
     /**
-     * Certificate file on the host (leaf, then intermediates).
-     * @default "/etc/redis/tls/redis.crt"
+     * Root-owned directory for the served files (`live/redis.crt`, `live/redis.key`, `live/ca.crt`);
+     * no directory on its path may be writable by anyone but root.
+     * @default "/etc/redis-tls"
      */
-    certPath?: string;
+    tlsDir?: string;
     /**
-     * Private key file on the host.
-     * @default "/etc/redis/tls/redis.key"
-     */
-    keyPath?: string;
-    /**
-     * CA root file on the host.
-     * @default "/etc/redis/tls/ca.crt"
-     */
-    caPath?: string;
-    /**
-     * User and group owning the key (mode 0600).
+     * Group of the Redis service, which may read the key (root:group, 0640).
      * @default "redis"
      */
-    keyOwner?: string;
+    redisGroup?: string;
     /** Pass phrase to encrypt the key with (Redis's `tls-key-file-pass`); sent on stdin only. */
     keyFilePass?: pulumi.Input<string>;
     /** Root-only unix socket of the running Redis; when given, a new certificate is hot-loaded through it. */
@@ -79,51 +80,21 @@ export interface RedisServerCertificateArgs {
      * @default "redis-tls-reload"
      */
     reloadUser?: string;
-    /**
-     * Root-only file on the host with that user's password (made by RedisTlsConfig).
-     * @default "/etc/redis/tls/reload.pass"
-     */
-    reloadPassFile?: string;
 }
 
 export const CERTIFICATE_DEFAULTS = {
     validityHours: 720,
     keyAlgorithm: DEFAULT_KEY_ALGORITHM,
-    certPath: "/etc/redis/tls/redis.crt",
-    keyPath: "/etc/redis/tls/redis.key",
-    caPath: "/etc/redis/tls/ca.crt",
-    keyOwner: "redis",
+    tlsDir: DEFAULT_TLS_DIR,
+    redisGroup: "redis",
 } as const;
-
-/** Where the certificate, key and CA root live on a host, as every component that touches them takes them. */
-export interface CertificatePathArgs {
-    certPath?: string;
-    keyPath?: string;
-    caPath?: string;
-}
-
-/** The three paths with their defaults applied. */
-export function certificatePaths(a: CertificatePathArgs): { certPath: string; keyPath: string; caPath: string } {
-    return {
-        certPath: a.certPath ?? CERTIFICATE_DEFAULTS.certPath,
-        keyPath: a.keyPath ?? CERTIFICATE_DEFAULTS.keyPath,
-        caPath: a.caPath ?? CERTIFICATE_DEFAULTS.caPath,
-    };
-}
-
-/** The three paths must be absolute and name three different files. */
-export function checkCertificatePaths(a: CertificatePathArgs): Problem[] {
-    const paths = certificatePaths(a);
-    const problems: Problem[] = (["certPath", "keyPath", "caPath"] as const).map((field) => checkAbsolutePath(field, paths[field]));
-    const list = [paths.certPath, paths.keyPath, paths.caPath];
-    if (new Set(list).size !== list.length) {
-        problems.push(`[certPath] ${show(list)} name the same file twice; give certPath, keyPath and caPath distinct files`);
-    }
-    return problems;
-}
 
 /** The shortest lifetime accepted: `pulumi up` renewal needs a window a deploy pipeline can hit. */
 export const MIN_VALIDITY_HOURS = 24;
+
+const ROOT_RULE = { count: "one", ca: true, root: true } as const;
+const CHAIN_RULE = { count: "any", ca: true } as const;
+const CLIENT_CA_RULE = { count: "one", ca: true } as const;
 
 /** Validates RedisServerCertificate args; returns every problem found. */
 export function validateServerCertificateArgs(args: RedisServerCertificateArgs): string[] {
@@ -137,11 +108,16 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
     ips.forEach((ip) => problems.push(checkIpAddress("ipAddresses", ip)));
     problems.push(checkUnique("dnsNames", dnsNames), checkUnique("ipAddresses", ips));
     problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm, KEY_ALGORITHMS));
-    problems.push(...checkCertificatePaths(args));
+    problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir));
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
-    if (args.reloadPassFile !== undefined) problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile));
-    if (args.reloadUser !== undefined) problems.push(checkUnixName("reloadUser", args.reloadUser));
-    problems.push(checkUnixName("keyOwner", args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner));
+    if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
+    problems.push(checkUnixName("redisGroup", args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup));
+    if (typeof args.keyFilePass === "string") problems.push(checkKeyFilePass("keyFilePass", args.keyFilePass));
+    problems.push(
+        checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
+        checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
+        checkCertificatesInput("clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
+    );
 
     const validity = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;
     const validityProblem = checkHours("validityHours", validity);
@@ -163,8 +139,8 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
 
 /**
  * A Redis server certificate for one host. The key and CSR are made on the host with openssl; only
- * the CSR comes back, is signed from Pulumi state, and the chain goes back to the host. The key
- * never enters Pulumi state or logs.
+ * the CSR comes back, is signed from Pulumi state, and the chain goes back to the host, where it must
+ * end in the pinned root before it is served. The key never enters Pulumi state or logs.
  */
 export class RedisServerCertificate extends pulumi.ComponentResource {
     /** The signed leaf certificate. */
@@ -180,7 +156,8 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
-        assertValid(`RedisServerCertificate ${name}`, validateServerCertificateArgs(args));
+        const component = `RedisServerCertificate ${name}`;
+        assertValid(component, validateServerCertificateArgs(args));
         super("redis-tls:index:RedisServerCertificate", name, {}, opts);
 
         const dnsNames = args.dnsNames ?? [];
@@ -188,30 +165,33 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         const validityHours = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;
         const renewAfterHours = validityHours - (args.renewBeforeHours ?? defaultRenewBeforeHours(validityHours));
         const keyAlgorithm = (args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
-        const files = { ...certificatePaths(args), keyOwner: args.keyOwner ?? CERTIFICATE_DEFAULTS.keyOwner };
+        const dir = { tlsDir: args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir, group: args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup };
         const serverName = dnsNames[0] ?? ipAddresses[0];
-        const connection = toCommandConnection(args.connection);
+        const connection = toCommandConnection(args.connection, this);
         const user = args.connection.user;
         const now = Date.now();
 
+        const keyFilePass =
+            args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]);
         const csr = new command.remote.Command(
             `${name}-csr`,
             {
                 connection,
                 create: asRoot(
-                    renderKeyAndCsrScript({ ...files, keyAlgorithm, commonName: serverName, dnsNames, ipAddresses, encryptKey: args.keyFilePass !== undefined }),
+                    renderKeyAndCsrScript({ ...dir, keyAlgorithm, commonName: serverName, dnsNames, ipAddresses, encryptKey: keyFilePass !== undefined }),
                     user,
                 ),
-                stdin: args.keyFilePass === undefined ? undefined : pulumi.secret(pulumi.interpolate`${args.keyFilePass}\n`),
+                stdin: keyFilePass === undefined ? undefined : pulumi.secret(pulumi.interpolate`${keyFilePass}\n`),
                 triggers: [renewalSlot(now, renewAfterHours)],
                 logging: "stdout",
             },
             { parent: this },
         );
+        const certRequestPem = csr.stdout.apply((out) => extractCsr(`${name}-csr stdout`, out));
         const cert = new tls.LocallySignedCert(
             `${name}-signed`,
             {
-                certRequestPem: csr.stdout,
+                certRequestPem,
                 caCertPem: args.caCertPem,
                 caPrivateKeyPem: pulumi.secret(args.caPrivateKeyPem),
                 validityPeriodHours: validityHours,
@@ -219,19 +199,41 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const bundle = pulumi.all([cert.certPem, args.chainPem, args.rootCertPem]).apply(([leaf, chain, root]) =>
-            [leaf, chain, root].map((pem) => pem.trim()).filter((pem) => pem !== "").join("\n") + "\n",
-        );
-        const reload =
-            args.reloadSocket === undefined
-                ? undefined
-                : { socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user, passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile };
-        const install = new command.remote.Command(
+        const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, ROOT_RULE);
+        const install = pulumi
+            .all([
+                cert.certPem,
+                checkedCertificates(component, "chainPem", args.chainPem, CHAIN_RULE),
+                root,
+                args.clientCaPem === undefined ? root : checkedCertificates(component, "clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
+            ])
+            .apply(([leaf, chain, rootCa, clientCa]) => ({
+                stdin: encodeSections({
+                    chain: encodeCertificates(certificatesOrThrow("certPem", leaf, { count: "one" })) + chain.pem,
+                    root: rootCa.pem,
+                    "client-ca": clientCa.pem,
+                }),
+                create: asRoot(
+                    renderInstallCertScript({
+                        ...dir,
+                        dnsNames,
+                        ipAddresses,
+                        rootFingerprint: rootCa.fingerprints[0],
+                        clientCaFingerprint: clientCa.fingerprints[0],
+                        reload:
+                            args.reloadSocket === undefined
+                                ? undefined
+                                : { tlsDir: dir.tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user },
+                    }),
+                    user,
+                ),
+            }));
+        const installStep = new command.remote.Command(
             `${name}-install`,
             {
                 connection,
-                create: asRoot(renderInstallCertScript({ ...files, dnsNames, ipAddresses, reload }), user),
-                stdin: bundle,
+                create: install.create,
+                stdin: install.stdin,
                 logging: "stdoutAndStderr",
             },
             { parent: this },
@@ -240,8 +242,8 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.serverName = pulumi.output(serverName);
         this.renewsAfter = pulumi.output(renewalDeadline(now, renewAfterHours).toISOString());
-        this.certRequestPem = csr.stdout;
-        this.installed = install.stdout;
+        this.certRequestPem = certRequestPem;
+        this.installed = installStep.stdout;
         this.registerOutputs({
             certPem: this.certPem,
             serverName: this.serverName,

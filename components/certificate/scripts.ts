@@ -1,19 +1,14 @@
+import { shellLib, shellQuote } from "../host/shell";
 import { KeyAlgorithm, opensslGenpkeyArgs } from "../keyAlgorithm";
-import { ReloadArgs, renderReloadScript } from "../reload/scripts";
+import { ReloadArgs, renderReloadFunction } from "../reload/scripts";
 
-/** Where a server certificate and its key live on the host, and who owns the key. */
-export interface CertificateFiles {
-    /** Leaf certificate followed by intermediates. */
-    certPath: string;
-    /** Private key; never leaves the host. */
-    keyPath: string;
-    /** The CA root that Redis trusts for client certificates. */
-    caPath: string;
-    /** User and group that own the key (the Redis service user). */
-    keyOwner: string;
+/** The TLS directory on the host and the group (the Redis service's) that may read what Redis serves. */
+export interface TlsDirArgs {
+    tlsDir: string;
+    group: string;
 }
 
-export interface KeyAndCsrScriptArgs extends CertificateFiles {
+export interface KeyAndCsrScriptArgs extends TlsDirArgs {
     keyAlgorithm: KeyAlgorithm;
     commonName: string;
     dnsNames: string[];
@@ -27,109 +22,185 @@ export function subjectAltName(dnsNames: string[], ipAddresses: string[]): strin
     return [...dnsNames.map((d) => `DNS:${d}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(",");
 }
 
-// Missing directories are made root-owned, readable by the Redis group only; existing ones
-// (say /etc/ssl/certs) are left as they are.
-const DIRECTORY_SETUP = (a: CertificateFiles) => `for dir in "$(dirname "$cert")" "$(dirname "$key")" "$(dirname "$ca")"; do
-  [ -d "$dir" ] || install -d -m 0750 -o root -g ${a.keyOwner} "$dir"
-done`;
-
 /**
- * Makes the server key on the host (once per issuance: it waits as `<key>.pending` until its
- * certificate is installed) and prints a CSR for it. Only the CSR leaves the host.
- * Values are validated before rendering, so they need no quoting beyond what is here.
+ * Makes the server key on the host, in the root-only `pending` directory where it waits for its
+ * certificate, and prints a CSR for it: only the CSR leaves the host. A pending key is reused until
+ * it is installed, so a failed run does not orphan a signed certificate.
  */
 export function renderKeyAndCsrScript(a: KeyAndCsrScriptArgs): string {
+    const genpkey = `openssl genpkey ${opensslGenpkeyArgs(a.keyAlgorithm)}`;
     const pass = a.encryptKey;
     return `set -euo pipefail
 umask 077
-cert='${a.certPath}' key='${a.keyPath}' ca='${a.caPath}'
-pending="$key.pending"
-${DIRECTORY_SETUP(a)}
-${pass ? "IFS= read -r pass\n" : ""}if [ ! -s "$pending" ] || [ ! -s "$pending.pub" ]; then
-  tmp=$(mktemp "$pending.XXXXXX")
-  ${pass ? `printf '%s\\n' "$pass" | openssl genpkey ${opensslGenpkeyArgs(a.keyAlgorithm)} -aes-256-cbc -pass stdin -out "$tmp"` : `openssl genpkey ${opensslGenpkeyArgs(a.keyAlgorithm)} -out "$tmp"`}
+${shellLib("root_dir")}tls=${shellQuote(a.tlsDir)}
+root_dir "$tls" ${shellQuote(a.group)} 750
+root_dir "$tls/pending" root 700
+key="$tls/pending/redis.key"
+${pass ? "IFS= read -r pass\n" : ""}# A pending key that is already the live one was installed by a run that stopped before tidying up.
+if [ -s "$key.pub" ] && cmp -s "$key.pub" "$tls/live/redis.key.pub"; then rm -f "$key" "$key.pub"; fi
+if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
+  tmp=$(mktemp "$key.XXXXXX")
+  ${pass ? `printf '%s\\n' "$pass" | ${genpkey} -aes-256-cbc -pass stdin -out "$tmp"` : `${genpkey} -out "$tmp"`}
   ${pass ? `printf '%s\\n' "$pass" | openssl pkey -passin stdin -in "$tmp" -pubout -out "$tmp.pub"` : `openssl pkey -in "$tmp" -pubout -out "$tmp.pub"`}
-  chown ${a.keyOwner}:${a.keyOwner} "$tmp"
-  chmod 0600 "$tmp"
-  chmod 0644 "$tmp.pub"
-  mv -f "$tmp.pub" "$pending.pub"
-  mv -f "$tmp" "$pending"
+  mv -f "$tmp.pub" "$key.pub"
+  mv -f "$tmp" "$key"
 fi
-${pass ? `printf '%s\\n' "$pass" | openssl req -new -passin stdin` : "openssl req -new"} -key "$pending" -subj '/CN=${a.commonName}' -addext 'subjectAltName=${subjectAltName(a.dnsNames, a.ipAddresses)}'
+${pass ? `printf '%s\\n' "$pass" | openssl req -new -passin stdin` : "openssl req -new"} -key "$key" -subj ${shellQuote(`/CN=${a.commonName}`)} -addext ${shellQuote(`subjectAltName=${subjectAltName(a.dnsNames, a.ipAddresses)}`)}
 `;
 }
 
-export interface InstallCertScriptArgs extends CertificateFiles {
-    /** Names the certificate must carry; a chain for another host is refused. */
+export interface InstallTlsArgs extends TlsDirArgs {
+    /** Names the certificate must carry as SANs; a chain for another host is refused. */
     dnsNames: string[];
     /** Addresses the certificate must carry. */
     ipAddresses: string[];
-    /** How to hot-load the new files into the running Redis; without it they are read at the next start. */
-    reload?: Omit<ReloadArgs, "certPath" | "keyPath" | "caPath">;
+    /** SHA-256 (hex) of the only root the chain may end in. */
+    rootFingerprint: string;
+    /** SHA-256 (hex) of the only CA Redis may trust for client certificates. */
+    clientCaFingerprint: string;
+}
+
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+
+/**
+ * The bash function `install_tls DIR`: DIR holds `chain.pem` (leaf first), `root.pem` and
+ * `client-ca.pem`. It refuses anything but a chain of certificates that each sign the one before,
+ * ending in the pinned root, whose leaf is a server certificate (not a CA) for every expected name
+ * in its SANs (never the CN), valid now, with its key on this host; then it writes a new generation
+ * and switches `live` to it with one rename. The previous generation stays as `previous`.
+ *
+ * Redis loads a chain cut after the leaf, or an expired certificate, with `OK`, so all of this is
+ * checked before anything moves. Sets `installed` to yes or no.
+ */
+export function renderInstallFunction(a: InstallTlsArgs): string {
+    for (const fp of [a.rootFingerprint, a.clientCaFingerprint]) {
+        if (!FINGERPRINT.test(fp)) throw new Error(`${JSON.stringify(fp)} is not a SHA-256 fingerprint in lower-case hex`);
+    }
+    const names = a.dnsNames.map(shellQuote).join(" ");
+    const ips = a.ipAddresses.map(shellQuote).join(" ");
+    return `# certs_only FILE: FILE holds one or more PEM certificates and nothing else (no key, no stray text).
+certs_only() {
+  awk '/^-----BEGIN CERTIFICATE-----$/ { if (open) bad = 1; open = 1; n++; next }
+       /^-----END CERTIFICATE-----$/ { if (!open) bad = 1; open = 0; next }
+       open { if ($0 !~ /^[A-Za-z0-9+\\/=]+$/) bad = 1; next }
+       /^[ \\t]*$/ { next }
+       { bad = 1 }
+       END { exit (bad || open || n == 0) }' "$1"
+}
+sha256_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }
+# install_tls DIR: verifies DIR/chain.pem against the pinned root and installs it as a new generation.
+# shellcheck disable=SC2034 # installed: read by the callers that reload
+install_tls() {
+  local w=$1 tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} n i f key new prev="" sans
+  local -a names=(${names}) ips=(${ips})
+  installed=no
+  root_dir "$tls" "$group" 750
+  root_dir "$tls/gen" "$group" 750
+  for f in chain root client-ca; do
+    if ! certs_only "$w/$f.pem"; then
+      echo "$f: expected only PEM certificates; refusing text outside them, keys or broken blocks" >&2
+      return 1
+    fi
+  done
+  for f in root client-ca; do
+    if [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' "$w/$f.pem")" != 1 ]; then
+      echo "$f: expected exactly one certificate" >&2
+      return 1
+    fi
+  done
+  if [ "$(sha256_of "$w/root.pem")" != ${a.rootFingerprint} ]; then
+    echo "the chain's root (sha256 $(sha256_of "$w/root.pem")) is not the pinned root (sha256 ${a.rootFingerprint}); refusing it" >&2
+    return 1
+  fi
+  if [ "$(sha256_of "$w/client-ca.pem")" != ${a.clientCaFingerprint} ]; then
+    echo "the client CA (sha256 $(sha256_of "$w/client-ca.pem")) is not the pinned one (sha256 ${a.clientCaFingerprint}); refusing it" >&2
+    return 1
+  fi
+  n=$(awk -v d="$w" '/^-----BEGIN CERTIFICATE-----$/ { n++ } n { print > (d "/c" n ".pem") } END { print n }' "$w/chain.pem")
+  if [ "$n" -gt 5 ]; then
+    echo "the chain has $n certificates; expected the leaf and at most four intermediates" >&2
+    return 1
+  fi
+  # Each certificate must be signed by the next one and the last by the root: nothing extra rides along.
+  cp "$w/root.pem" "$w/c$((n + 1)).pem"
+  for ((i = 1; i <= n; i++)); do
+    if ! openssl verify -partial_chain -trusted "$w/c$((i + 1)).pem" "$w/c$i.pem" > /dev/null 2>&1; then
+      echo "certificate $i of the chain is not signed by the next one (or the pinned root) or is not valid now; refusing the chain" >&2
+      return 1
+    fi
+  done
+  for ((i = 1; i <= n; i++)); do cat "$w/c$i.pem"; done > "$w/leafchain.pem"
+  openssl verify -purpose sslserver -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
+  if openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage 2> /dev/null | grep -q -e 'CA:TRUE' -e 'Certificate Sign'; then
+    echo "the leaf is a CA certificate (CA:TRUE or keyCertSign); refusing it" >&2
+    return 1
+  fi
+  sans=$(openssl x509 -in "$w/c1.pem" -noout -ext subjectAltName 2> /dev/null | tail -n +2 | tr ',' '\\n' | sed 's/^ *//')
+  for f in "\${names[@]}"; do
+    if ! grep -qixF "DNS:$f" <<< "$sans"; then
+      echo "the certificate does not name $f in its SANs; refusing it" >&2
+      return 1
+    fi
+  done
+  for f in "\${ips[@]}"; do
+    if [[ "$(openssl x509 -in "$w/c1.pem" -noout -checkip "$f")" != *" does match"* ]]; then
+      echo "the certificate does not name $f in its SANs; refusing it" >&2
+      return 1
+    fi
+  done
+  openssl x509 -in "$w/c1.pem" -noout -pubkey > "$w/leaf.pub"
+  if [ -s "$tls/live/redis.key.pub" ] && cmp -s "$w/leaf.pub" "$tls/live/redis.key.pub"; then
+    key="$tls/live/redis.key"
+  elif [ -s "$tls/pending/redis.key.pub" ] && cmp -s "$w/leaf.pub" "$tls/pending/redis.key.pub"; then
+    key="$tls/pending/redis.key"
+  else
+    echo "no key on this host matches the certificate's public key; re-run the CSR step" >&2
+    return 1
+  fi
+  if [ "$key" = "$tls/live/redis.key" ] && cmp -s "$w/leafchain.pem" "$tls/live/redis.crt" && cmp -s "$w/client-ca.pem" "$tls/live/ca.crt"; then
+    echo "unchanged $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"
+    return 0
+  fi
+  # A complete new generation, on disk before live points at it: a crash leaves either set whole.
+  new=$(mktemp -d "$tls/gen/XXXXXXXX")
+  if ! { install -m 644 -o root -g root "$w/leafchain.pem" "$new/redis.crt" &&
+      install -m 640 -o root -g "$group" "$key" "$new/redis.key" &&
+      install -m 644 -o root -g root "$key.pub" "$new/redis.key.pub" &&
+      install -m 644 -o root -g root "$w/client-ca.pem" "$new/ca.crt" &&
+      chgrp "$group" "$new" && chmod 750 "$new" &&
+      sync "$new/redis.crt" "$new/redis.key" "$new/redis.key.pub" "$new/ca.crt" "$new"; }; then
+    rm -rf "$new"
+    echo "could not write the new generation (is the disk full?); still serving the previous one" >&2
+    return 1
+  fi
+  if [ -L "$tls/live" ]; then
+    prev=$(readlink "$tls/live")
+    ln -sfn "$prev" "$tls/previous.new"
+    mv -fT "$tls/previous.new" "$tls/previous"
+  fi
+  ln -sfn "gen/\${new##*/}" "$tls/live.new"
+  mv -fT "$tls/live.new" "$tls/live"
+  sync "$tls"
+  installed=yes
+  if [ "$key" = "$tls/pending/redis.key" ]; then rm -f "$tls/pending/redis.key" "$tls/pending/redis.key.pub"; fi
+  for f in "$tls"/gen/*; do
+    case "gen/\${f##*/}" in "gen/\${new##*/}" | "$prev") ;; *) rm -rf "$f" ;; esac
+  done
+  echo "installed $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"
+}
+`;
 }
 
 /**
- * Installs a certificate chain read from stdin (leaf first, root last) and hot-loads it.
- *
- * Redis loads a chain cut after the leaf, or an expired certificate, with `OK`, so the chain is
- * verified to the root, for server use and for every expected name before anything moves; the key
- * is picked by matching public keys; files move into place atomically with the previous ones kept
- * for the reload (reload/scripts.ts) to fall back to.
+ * Installs a certificate chain sent on stdin (sections `chain`, `root`, `client-ca`) and hot-loads it.
  */
-export function renderInstallCertScript(a: InstallCertScriptArgs): string {
+export function renderInstallCertScript(a: InstallTlsArgs & { reload?: ReloadArgs }): string {
     return `set -euo pipefail
-umask 022
-cert='${a.certPath}' key='${a.keyPath}' ca='${a.caPath}'
-${DIRECTORY_SETUP(a)}
-work=$(mktemp -d)
+umask 077
+${shellLib("root_dir", "read_sections")}${renderInstallFunction(a)}${a.reload === undefined ? "" : renderReloadFunction(a.reload)}work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/bundle.pem"
-n=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$work/bundle.pem" || true)
-if [ "$n" -lt 2 ]; then
-  echo "expected the chain from leaf to root on stdin, got $n certificate(s)" >&2
-  exit 1
-fi
-awk -v n="$n" -v chain="$work/chain.pem" -v root="$work/root.pem" \\
-  '/-----BEGIN CERTIFICATE-----/ { i++ } i < n { print > chain } i == n { print > root }' "$work/bundle.pem"
-# Refuses expired, cut-off or foreign chains before they can lock clients out.
-openssl verify -purpose sslserver -CAfile "$work/root.pem" -untrusted "$work/chain.pem" "$work/chain.pem" >/dev/null
-${renderSanChecks(a.dnsNames, a.ipAddresses)}openssl x509 -in "$work/chain.pem" -noout -pubkey > "$work/leaf.pub"
-if [ -s "$key.pending.pub" ] && cmp -s "$work/leaf.pub" "$key.pending.pub"; then
-  newkey="$key.pending"
-elif [ -s "$key.pub" ] && cmp -s "$work/leaf.pub" "$key.pub"; then
-  newkey=""
-else
-  echo "no key on this host matches the certificate's public key; re-run the CSR step" >&2
-  exit 1
-fi
-if [ -z "$newkey" ] && cmp -s "$work/chain.pem" "$cert" && cmp -s "$work/root.pem" "$ca"; then
-  echo "unchanged $(openssl x509 -in "$cert" -noout -serial)"
-  exit 0
-fi
-for f in "$cert" "$key" "$key.pub" "$ca"; do
-  if [ -e "$f" ]; then cp -p "$f" "$f.previous"; fi
-done
-install -m 0644 -o root -g root "$work/chain.pem" "$cert.tmp" && mv -f "$cert.tmp" "$cert"
-install -m 0644 -o root -g root "$work/root.pem" "$ca.tmp" && mv -f "$ca.tmp" "$ca"
-if [ -n "$newkey" ]; then
-  mv -f "$newkey.pub" "$key.pub"
-  mv -f "$newkey" "$key"
-fi
-echo "installed $(openssl x509 -in "$cert" -noout -serial)"
-${a.reload === undefined ? "" : `(
-${renderReloadScript({ ...a.reload, certPath: a.certPath, keyPath: a.keyPath, caPath: a.caPath }).trimEnd()}
-)
-`}`;
-}
-
-/** One check per expected SAN, so a chain issued for another host never replaces this one's. */
-function renderSanChecks(dnsNames: string[], ipAddresses: string[]): string {
-    const checks = [...dnsNames.map((d) => ["-checkhost", d]), ...ipAddresses.map((ip) => ["-checkip", ip])];
-    return checks
-        .map(([flag, v]) => `if [[ "$(openssl x509 -in "$work/chain.pem" -noout ${flag} '${v}')" != *" does match"* ]]; then
-  echo "the certificate does not name ${v}; refusing it" >&2
-  exit 1
-fi
-`)
-        .join("");
+read_sections "$work"
+for f in chain root client-ca; do mv "$work/$f" "$work/$f.pem"; done
+install_tls "$work"
+${a.reload === undefined ? "" : `if [ "$installed" = yes ]; then reload_tls; fi\n`}`;
 }

@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
-import { certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
+import { DEFAULT_TLS_DIR } from "../host/layout";
 import {
     assertValid,
     found,
     checkAbsolutePath,
+    checkAclUser,
+    checkKeyFilePass,
     checkOneOf,
     checkPort,
     checkServiceName,
@@ -13,7 +15,9 @@ import {
     Problem,
     show,
 } from "../validation/fields";
+import { checked } from "../validation/outputs";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
+import { ACL_DEFAULTS } from "./acl";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 
 export const AUTH_CLIENTS = ["yes", "optional", "no"] as const;
@@ -28,7 +32,8 @@ export interface RedisTlsConfigArgs {
      */
     tlsPort?: number;
     /**
-     * Plaintext port; 0 turns plaintext off. Only for migrations: clients must then be moved to TLS.
+     * Plaintext port; 0 turns plaintext off. Only for migrations, and only with authClients
+     * "optional" or "no": clients on it must authenticate as an ACL user (the default user is off).
      * @default 0
      */
     plaintextPort?: number;
@@ -38,18 +43,15 @@ export interface RedisTlsConfigArgs {
      */
     bind?: string[];
     /**
-     * Absolute paths of the certificate, key and CA root on the host.
-     * @default the RedisServerCertificate defaults under /etc/redis/tls
+     * Root-owned directory with the served files (`live/`), users.acl, passwords and the drop-in.
+     * @default "/etc/redis-tls"
      */
-    certPath?: string;
-    /** @default "/etc/redis/tls/redis.key" */
-    keyPath?: string;
-    /** @default "/etc/redis/tls/ca.crt" */
-    caPath?: string;
+    tlsDir?: string;
     /** Pass phrase of an encrypted key (`tls-key-file-pass`); secret, sent on stdin only. */
     keyFilePass?: pulumi.Input<string>;
     /**
-     * `tls-auth-clients`: "yes" requires a client certificate from the CA (zero trust).
+     * `tls-auth-clients`: "yes" requires a client certificate from the client CA (zero trust).
+     * A certificate only opens the connection: data needs an ACL user's credentials.
      * @default "yes"
      */
     authClients?: string;
@@ -74,28 +76,19 @@ export interface RedisTlsConfigArgs {
      */
     adminSocket?: string;
     /**
+     * ACL user for administrators: every command but CONFIG REWRITE, ACL SAVE/LOAD, DEBUG and
+     * MODULE; its password is made on the host in `<tlsDir>/admin.pass` (root, 0600).
+     * @default "redis-tls-admin"
+     */
+    adminUser?: string;
+    /**
      * ACL user the certificate hot reload runs as, allowed only CONFIG SET; its password is made on
-     * the host and never leaves it.
+     * the host in `<tlsDir>/reload.pass` (root, 0600) and never leaves it.
      * @default "redis-tls-reload"
      */
     reloadUser?: string;
     /**
-     * Root-only file with the reload user's password.
-     * @default "/etc/redis/tls/reload.pass"
-     */
-    reloadPassFile?: string;
-    /**
-     * ACL file Redis includes for the reload user (holds only the password's SHA-256).
-     * @default "/etc/redis/tls/reload.acl"
-     */
-    reloadAclPath?: string;
-    /**
-     * The drop-in file this component owns.
-     * @default "/etc/redis/tls.conf"
-     */
-    dropInPath?: string;
-    /**
-     * The distro's redis.conf, which gets one `include` line for the drop-in.
+     * The distro's redis.conf, which gets one `include` line for the drop-in, kept last.
      * @default "/etc/redis/redis.conf"
      */
     redisConfPath?: string;
@@ -115,12 +108,12 @@ export const CONFIG_DEFAULTS = {
     tlsPort: 6379,
     plaintextPort: 0,
     bind: ["*", "-::*"],
+    tlsDir: DEFAULT_TLS_DIR,
     authClients: "yes",
     replication: true,
     cluster: true,
     protocols: ["TLSv1.2", "TLSv1.3"],
     adminSocket: "/run/redis/redis-server.sock",
-    dropInPath: "/etc/redis/tls.conf",
     redisConfPath: "/etc/redis/redis.conf",
     serviceName: "redis-server",
     redisGroup: "redis",
@@ -131,12 +124,17 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
     const tlsPort = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
     const plaintextPort = args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort;
+    const authClients = args.authClients ?? CONFIG_DEFAULTS.authClients;
     const tlsPortProblem = checkPort("tlsPort", tlsPort);
     problems.push(tlsPortProblem);
     if (plaintextPort !== 0) {
         problems.push(checkPort("plaintextPort", plaintextPort));
         if (plaintextPort === tlsPort) {
             problems.push(`[plaintextPort] ${plaintextPort} is also tlsPort; use another port, or 0 to turn plaintext off`);
+        } else if (authClients === "yes") {
+            problems.push(
+                `[plaintextPort] ${plaintextPort} would accept clients without the certificate authClients "yes" demands; set plaintextPort 0, or authClients "optional" for a migration (clients then log in as ACL users)`,
+            );
         }
     }
     const cluster = args.cluster ?? CONFIG_DEFAULTS.cluster;
@@ -152,32 +150,33 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
             problems.push(`[bind] ${show(b)} is not an address Redis can bind; use an IP, "*" or "-::*"`);
         }
     }
-    problems.push(...checkCertificatePaths(args));
-    for (const field of ["dropInPath", "redisConfPath"] as const) {
+    for (const field of ["tlsDir", "redisConfPath"] as const) {
         problems.push(checkAbsolutePath(field, args[field] ?? CONFIG_DEFAULTS[field]));
     }
     const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
     if (socket !== "") problems.push(checkAbsolutePath("adminSocket", socket));
-    problems.push(checkUnixName("reloadUser", args.reloadUser ?? RELOAD_DEFAULTS.user));
-    problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile ?? RELOAD_DEFAULTS.passFile));
-    problems.push(checkAbsolutePath("reloadAclPath", args.reloadAclPath ?? RELOAD_DEFAULTS.aclPath));
-    problems.push(checkOneOf("authClients", args.authClients ?? CONFIG_DEFAULTS.authClients, AUTH_CLIENTS));
+    const adminUser = args.adminUser ?? ACL_DEFAULTS.adminUser;
+    const reloadUser = args.reloadUser ?? RELOAD_DEFAULTS.user;
+    problems.push(checkAclUser("adminUser", adminUser), checkAclUser("reloadUser", reloadUser));
+    if (adminUser === reloadUser) {
+        problems.push(`[reloadUser] ${show(reloadUser)} is also adminUser; give the reload identity its own name`);
+    }
+    problems.push(checkOneOf("authClients", authClients, AUTH_CLIENTS));
     const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
     if (protocols.length === 0) {
         problems.push(`[protocols] [] allows no TLS version; use ["TLSv1.2", "TLSv1.3"] or ["TLSv1.3"]`);
     }
     protocols.forEach((p) => problems.push(checkOneOf("protocols", p, TLS_PROTOCOLS)));
-    if (typeof args.keyFilePass === "string" && (args.keyFilePass === "" || /[\r\n]/.test(args.keyFilePass))) {
-        problems.push(`[keyFilePass] must be a non-empty single line; leave it unset for an unencrypted key`);
-    }
+    if (typeof args.keyFilePass === "string") problems.push(checkKeyFilePass("keyFilePass", args.keyFilePass));
     problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
     problems.push(checkUnixName("redisGroup", args.redisGroup ?? CONFIG_DEFAULTS.redisGroup));
     return found(problems);
 }
 
 /**
- * The TLS part of redis.conf as a drop-in included from the distro's file, installed on the host.
- * Redis is restarted only when the drop-in or the include line changed.
+ * The TLS part of redis.conf as a drop-in included last from the distro's file, with the ACL users
+ * that make a certificate an identity rather than an admin key, installed on the host. Redis is
+ * restarted only when the drop-in, the users or the include changed.
  */
 export class RedisTlsConfig extends pulumi.ComponentResource {
     /** The rendered drop-in (secret when it carries tls-key-file-pass). */
@@ -187,47 +186,45 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisTlsConfigArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
-        assertValid(`RedisTlsConfig ${name}`, validateRedisTlsConfigArgs(args));
+        const component = `RedisTlsConfig ${name}`;
+        assertValid(component, validateRedisTlsConfigArgs(args));
         super("redis-tls:index:RedisTlsConfig", name, {}, opts);
 
         const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
+        const tlsDir = args.tlsDir ?? CONFIG_DEFAULTS.tlsDir;
         const values = {
             tlsPort: args.tlsPort ?? CONFIG_DEFAULTS.tlsPort,
             plaintextPort: args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort,
             bind: [...(args.bind ?? CONFIG_DEFAULTS.bind)],
-            ...certificatePaths(args),
+            tlsDir,
             authClients: args.authClients ?? CONFIG_DEFAULTS.authClients,
             replication: args.replication ?? CONFIG_DEFAULTS.replication,
             cluster: args.cluster ?? CONFIG_DEFAULTS.cluster,
             protocols: [...(args.protocols ?? CONFIG_DEFAULTS.protocols)],
             adminSocket: socket === "" ? undefined : socket,
-            reloadAclPath: args.reloadAclPath ?? RELOAD_DEFAULTS.aclPath,
         };
         const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
         const rendered =
             args.keyFilePass === undefined
                 ? pulumi.output(renderRedisTlsConf(values))
-                : pulumi.secret(pulumi.output(args.keyFilePass).apply((keyFilePass) => renderRedisTlsConf({ ...values, keyFilePass })));
+                : pulumi.secret(
+                      checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]).apply((keyFilePass) =>
+                          renderRedisTlsConf({ ...values, keyFilePass }),
+                      ),
+                  );
 
         const install = new command.remote.Command(
             `${name}-install`,
             {
-                connection: toCommandConnection(args.connection),
+                connection: toCommandConnection(args.connection, this),
                 create: asRoot(
                     renderInstallConfScript({
-                        dropInPath: args.dropInPath ?? CONFIG_DEFAULTS.dropInPath,
+                        tlsDir,
                         redisConfPath: args.redisConfPath ?? CONFIG_DEFAULTS.redisConfPath,
                         serviceName: args.serviceName ?? CONFIG_DEFAULTS.serviceName,
                         group,
-                        reloadUser:
-                            socket === ""
-                                ? undefined
-                                : {
-                                      user: args.reloadUser ?? RELOAD_DEFAULTS.user,
-                                      passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
-                                      aclPath: values.reloadAclPath,
-                                      group,
-                                  },
+                        adminUser: args.adminUser ?? ACL_DEFAULTS.adminUser,
+                        reloadUser: socket === "" ? undefined : args.reloadUser ?? RELOAD_DEFAULTS.user,
                     }),
                     args.connection.user,
                 ),

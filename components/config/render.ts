@@ -1,4 +1,6 @@
-import { ReloadUserArgs, renderReloadUserSetup } from "../reload/scripts";
+import { DROP_IN_MARKER, LIBEXEC, tlsLayout } from "../host/layout";
+import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
+import { renderUsersAcl, UsersArgs } from "./acl";
 
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
@@ -6,9 +8,8 @@ export interface RedisTlsConfValues {
     /** 0 turns the plaintext listener off. */
     plaintextPort: number;
     bind: string[];
-    certPath: string;
-    keyPath: string;
-    caPath: string;
+    /** The root-owned directory holding `live/`, `users.acl` and the drop-in itself. */
+    tlsDir: string;
     keyFilePass?: string;
     authClients: string;
     replication: boolean;
@@ -16,8 +17,6 @@ export interface RedisTlsConfValues {
     protocols: string[];
     /** Root-only unix socket used by the hot reload; omitted when undefined. */
     adminSocket?: string;
-    /** ACL file defining the reload user, included with the socket. */
-    reloadAclPath?: string;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -30,65 +29,135 @@ const yesNo = (b: boolean) => (b ? "yes" : "no");
 /**
  * Renders the drop-in that the distro's redis.conf includes last, so these lines win over the
  * distro's own `port 6379`. Paths are absolute because Redis resolves relative ones against its
- * working directory.
+ * working directory; they name the `live` link, so a new certificate set is one rename away.
  */
 export function renderRedisTlsConf(v: RedisTlsConfValues): string {
+    const files = tlsLayout(v.tlsDir);
     const lines = [
-        "# Managed by redis-tls (Pulumi): included last from redis.conf; edits here are overwritten.",
+        DROP_IN_MARKER,
         `port ${v.plaintextPort}`,
         `tls-port ${v.tlsPort}`,
         `bind ${v.bind.join(" ")}`,
-        `tls-cert-file ${v.certPath}`,
-        `tls-key-file ${v.keyPath}`,
+        `tls-cert-file ${files.certPath}`,
+        `tls-key-file ${files.keyPath}`,
         ...(v.keyFilePass === undefined ? [] : [`tls-key-file-pass ${confQuote(v.keyFilePass)}`]),
-        `tls-ca-cert-file ${v.caPath}`,
+        `tls-ca-cert-file ${files.caPath}`,
         `tls-auth-clients ${v.authClients}`,
         `tls-replication ${yesNo(v.replication)}`,
         `tls-cluster ${yesNo(v.cluster)}`,
         `tls-protocols ${confQuote(v.protocols.join(" "))}`,
         "tls-prefer-server-ciphers yes",
-        // Protected mode refuses every non-loopback client while the default user has no password,
-        // TLS or not; with client certificates required, the certificate is the credential.
-        `protected-mode ${yesNo(v.authClients !== "yes")}`,
+        // Protected mode acts only while the default user has no password; it has none and is off
+        // (users.acl), so this is a guard for the day someone turns it back on with nopass.
+        "protected-mode yes",
+        // Neither the network nor a local client may move dir/dbfilename, run DEBUG or load modules.
+        "enable-protected-configs no",
+        "enable-debug-command no",
+        "enable-module-command no",
         ...(v.adminSocket === undefined ? [] : [`unixsocket ${v.adminSocket}`, "unixsocketperm 700"]),
-        ...(v.adminSocket === undefined || v.reloadAclPath === undefined ? [] : [`include ${v.reloadAclPath}`]),
+        `include ${files.usersAcl}`,
     ];
     return lines.join("\n") + "\n";
 }
 
-export interface InstallConfScriptArgs {
-    dropInPath: string;
-    /** When set, the reload user's password and ACL file are made before Redis restarts. */
-    reloadUser?: ReloadUserArgs;
+export interface ConfRepairArgs {
+    /** The distro's redis.conf. */
+    redisConfPath: string;
+    tlsDir: string;
+}
+
+/**
+ * Keeps redis.conf ending in the include of the drop-in, with nothing able to override it: every
+ * line after that include goes (CONFIG REWRITE appends its block there, and a later `port` or
+ * `tls-auth-clients` would win), and so do `user` and `aclfile` lines and includes of an older
+ * redis-tls drop-in (a user defined twice stops Redis from starting). Runs as root before every
+ * start of Redis and from the install step; redis.conf sits in a directory the redis user can
+ * write, so it is read without following links and replaced by one rename from the root-owned
+ * TLS directory. Prints "redis.conf unchanged" or what it did (counts only: lines may hold secrets).
+ */
+export function renderConfRepairScript(a: ConfRepairArgs): string {
+    const files = tlsLayout(a.tlsDir);
+    return `#!/bin/bash
+set -euo pipefail
+umask 077
+${shellLib("root_dir")}conf=${shellQuote(a.redisConfPath)} tls=${shellQuote(a.tlsDir)} inc=${shellQuote(`include ${files.dropIn}`)}
+marker=${shellQuote(DROP_IN_MARKER)}
+root_dir "$tls"
+if [ -L "$conf" ] || [ ! -f "$conf" ]; then
+  echo "$conf is not a regular file; refusing to read or replace it" >&2
+  exit 1
+fi
+if [ "$(stat -c %d "$tls")" != "$(stat -c %d "$(dirname "$conf")")" ]; then
+  echo "$conf and $tls are on different file systems; keep them on one so redis.conf is replaced by a rename" >&2
+  exit 1
+fi
+owner=$(stat -c %u:%g "$conf")
+mode=$(stat -c %a "$conf")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dd if="$conf" of="$work/old" iflag=nofollow status=none
+: > "$work/stale"
+while read -r target; do
+  if [ "$(dd if="$target" iflag=nofollow bs=512 count=1 status=none 2> /dev/null | head -n 1)" = "$marker" ]; then
+    echo "include $target" >> "$work/stale"
+  fi
+done < <(awk -v inc="$inc" '$1 == "include" && $0 != inc { print $2 }' "$work/old")
+awk -v inc="$inc" -v stale="$work/stale" '
+  BEGIN { while ((getline s < stale) > 0) skip[s] = 1 }
+  $0 == inc { exit }
+  /^# Generated by CONFIG REWRITE/ { rewrite = 1 }
+  rewrite || $1 == "user" || $1 == "aclfile" || ($0 in skip) { next }
+  { print }
+  END { print inc }' "$work/old" > "$work/new"
+if cmp -s "$work/old" "$work/new"; then
+  echo "redis.conf unchanged"
+  exit 0
+fi
+tmp=$(mktemp "$tls/.redis.conf.XXXXXX")
+cat "$work/new" > "$tmp"
+chown "$owner" "$tmp"
+chmod "$(printf '%o' $((8#$mode & 8#640)))" "$tmp"
+mv -f "$tmp" "$conf"
+echo "redis.conf repaired: it had $(wc -l < "$work/old") lines and now has $(wc -l < "$work/new"), ending in the redis-tls include"
+`;
+}
+
+export interface InstallConfScriptArgs extends UsersArgs {
     redisConfPath: string;
     serviceName: string;
-    /** Group that may read the drop-in (the Redis service group). */
+    /** Group of the Redis service, which may read the drop-in and users.acl. */
     group: string;
 }
 
 /**
- * Installs the drop-in read from stdin, makes redis.conf include it (and the reload user's ACL file
- * exist), and restarts Redis only when one of them changed (or Redis is not running). It may carry `tls-key-file-pass`, hence mode 0640.
+ * Installs the drop-in read from stdin and users.acl (passwords made here, on first run), installs
+ * the redis.conf check as an ExecStartPre of the service and runs it, and restarts Redis only when
+ * something changed (or Redis is not running). Files are root-owned, readable by the Redis group.
  */
 export function renderInstallConfScript(a: InstallConfScriptArgs): string {
+    const repair = renderConfRepairScript({ redisConfPath: a.redisConfPath, tlsDir: a.tlsDir });
+    assertNoMarkerLine(repair, "REDIS_TLS_REPAIR");
+    const check = `${LIBEXEC}/redis-conf-${a.serviceName}`;
     return `set -euo pipefail
 umask 077
-dropin='${a.dropInPath}' conf='${a.redisConfPath}' unit='${a.serviceName}'
-tmp=$(mktemp "$dropin.XXXXXX")
-trap 'rm -f "$tmp" "$conf.tmp"' EXIT
-cat > "$tmp"
-chown root:${a.group} "$tmp"
-chmod 0640 "$tmp"
+${shellLib("root_dir", "put")}tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} unit=${shellQuote(a.serviceName)} check=${shellQuote(check)}
+root_dir "$tls" "$group" 750
+root_dir ${LIBEXEC} root 755
+root_dir "/etc/systemd/system/$unit.service.d" root 755
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/dropin"
 changed=no
-${a.reloadUser === undefined ? "" : `install -d -m 0750 -o root -g ${a.group} "$(dirname '${a.reloadUser.aclPath}')"
-${renderReloadUserSetup(a.reloadUser)}`}if ! cmp -s "$tmp" "$dropin"; then
-  mv -f "$tmp" "$dropin"
-  changed=yes
-fi
-if ! grep -qxF "include $dropin" "$conf"; then
-  cp -p "$conf" "$conf.tmp"
-  printf '\\ninclude %s\\n' "$dropin" >> "$conf.tmp"
-  mv -f "$conf.tmp" "$conf"
+if put "$work/dropin" "$tls/redis-tls.conf" 640 "root:$group"; then changed=yes; fi
+${renderUsersAcl(a)}cat > "$work/check" <<'REDIS_TLS_REPAIR'
+${repair.trimEnd()}
+REDIS_TLS_REPAIR
+put "$work/check" "$check" 700 root:root || true
+printf '[Service]\\n# Before every start: redis.conf must end in the redis-tls include, with nothing overriding it.\\nExecStartPre=+%s\\n' "$check" > "$work/hook"
+if put "$work/hook" "/etc/systemd/system/$unit.service.d/redis-tls.conf" 644 root:root; then systemctl daemon-reload; fi
+repaired=$("$check")
+if [ "$repaired" != "redis.conf unchanged" ]; then
+  echo "$repaired" >&2
   changed=yes
 fi
 if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then

@@ -1,60 +1,127 @@
+import { OWNERS_DIR, shellLib, shellQuote } from "../host/shell";
+import { shortHash } from "../pem";
+
 export const OS_FAMILIES = ["auto", "debian", "rhel"] as const;
 
 export interface TrustScriptArgs {
     /** "auto" picks debian when update-ca-certificates exists, else rhel when update-ca-trust does. */
     osFamily: string;
-    /** File name stem of the anchor in the trust store. */
+    /** File name stem of the anchor in the trust store (per CA: two stacks with two CAs never collide). */
     anchorName: string;
     /** Extra absolute path the PEM is also written to, for applications that take a CA file. */
     appPath?: string;
+    /** This resource, as recorded among the owners of what it placed. */
+    owner: string;
 }
 
 // --fresh: without it update-ca-certificates leaves the links of a removed anchor in /etc/ssl/certs,
 // and the removed root stays trusted.
-const DETECT = (a: TrustScriptArgs) => `family='${a.osFamily}' name='${a.anchorName}'
+const DETECT = (a: TrustScriptArgs) => `family=${shellQuote(a.osFamily)} name=${shellQuote(a.anchorName)} owner=${shellQuote(a.owner)}
 if [ "$family" = auto ]; then
-  if command -v update-ca-certificates >/dev/null; then family=debian
-  elif command -v update-ca-trust >/dev/null; then family=rhel
+  if command -v update-ca-certificates > /dev/null; then family=debian
+  elif command -v update-ca-trust > /dev/null; then family=rhel
   else
     echo "neither update-ca-certificates nor update-ca-trust is installed; install ca-certificates or set osFamily" >&2
     exit 1
   fi
 fi
 case "$family" in
-  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh >/dev/null; } ;;
+  debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh > /dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
-esac`;
+esac
+owners=${OWNERS_DIR} placed="${OWNERS_DIR}/trust-by-owner/$owner"
+sha() { sha256sum < "$1" | cut -d' ' -f1; }
+# unplace KIND FILE: this owner lets go of FILE; the last owner removes it if it still holds what
+# redis-tls wrote there (compared by content), and says so by succeeding.
+unplace() {
+  local rec="$owners/$1.sha256" left
+  left=$(disown "$1" "$owner")
+  if [ "$left" != last ]; then return 1; fi
+  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$rec" ] && [ "$(sha "$2")" = "$(cat "$rec")" ]; then
+    rm -f "$2" "$rec"
+    return 0
+  fi
+  rm -f "$rec"
+  return 1
+}`;
 
-/** Installs the root read from stdin into the system trust store (and appPath), refreshing only on change. */
+/**
+ * Installs the root read from stdin into the system trust store (and appPath), refreshing only on
+ * change. A file is replaced only when it is absent, already holds this root, or was last written
+ * by redis-tls for this owner alone; every placement is recorded under this resource's owner id, so
+ * a CA rotation removes the old anchor and a rename's delete leaves the new resource's anchor alone.
+ */
 export function renderTrustInstallScript(a: TrustScriptArgs): string {
     return `set -euo pipefail
 umask 022
-${DETECT(a)}
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-cat > "$tmp"
-openssl x509 -in "$tmp" -noout
-put() {
-  if ! cmp -s "$tmp" "$1"; then
-    install -d -m 0755 "$(dirname "$1")"
-    install -m 0644 -o root -g root "$tmp" "$1.tmp"
-    mv -f "$1.tmp" "$1"
-    return 0
+${shellLib("root_dir", "put", "own")}${DETECT(a)}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/root.pem"
+if [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' "$work/root.pem")" != 1 ] ||
+    ! openssl x509 -in "$work/root.pem" -noout -ext basicConstraints 2> /dev/null | grep -q 'CA:TRUE'; then
+  echo "expected exactly one CA certificate on stdin" >&2
+  exit 1
+fi
+sum=$(sha "$work/root.pem")
+# place KIND FILE: puts the root at FILE unless FILE holds something redis-tls did not write for
+# this owner alone (another stack's CA under the same name, or a file of someone else's).
+place() {
+  local rec="$owners/$1.sha256" cur
+  echo "$1 $2" >> "$work/placed"
+  if [ -e "$2" ] || [ -L "$2" ]; then
+    if [ -L "$2" ] || [ ! -f "$2" ]; then
+      echo "$2 exists and is not a regular file; refusing to replace it" >&2
+      exit 1
+    fi
+    cur=$(sha "$2")
+    if [ "$cur" != "$sum" ] && { [ ! -f "$rec" ] || [ "$(cat "$rec")" != "$cur" ] ||
+        [ -n "$(find "$owners/$1" -mindepth 1 -maxdepth 1 ! -name "$owner" 2> /dev/null)" ]; }; then
+      echo "$2 exists and holds a certificate redis-tls did not put there for this resource; refusing to replace it (remove it, or give another anchorName or appPath)" >&2
+      exit 1
+    fi
   fi
-  return 1
+  root_dir "$(dirname "$2")" root 755
+  own "$1" "$owner"
+  echo "$sum" > "$rec"
+  put "$work/root.pem" "$2" 644 root:root
 }
-if put "$anchor"; then refresh; fi
-${a.appPath === undefined ? "" : `put '${a.appPath}' || true\n`}echo "$anchor"
+: > "$work/placed"
+changed=no
+if place "trust-$name" "$anchor"; then changed=yes; fi
+${a.appPath === undefined ? "" : `place ${shellQuote(appKind(a.appPath))} ${shellQuote(a.appPath)} || true
+`}# What this owner placed before and no longer does (the previous CA's anchor) goes.
+if [ -f "$placed" ]; then
+  while read -r kind file; do
+    if grep -qxF "$kind $file" "$work/placed"; then continue; fi
+    if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+  done < "$placed"
+fi
+if [ "$changed" = yes ]; then refresh; fi
+root_dir "$owners/trust-by-owner" root 700
+put "$work/placed" "$placed" 600 root:root || true
+echo "$anchor"
 `;
 }
 
-/** Removes what the install script added, on `pulumi destroy`. */
+/** Removes what the install script placed for this owner, on `pulumi destroy`. */
 export function renderTrustRemoveScript(a: TrustScriptArgs): string {
     return `set -euo pipefail
-${DETECT(a)}
-if [ -e "$anchor" ]; then
-  rm -f "$anchor"
-  refresh
+${shellLib("own")}${DETECT(a)}
+if [ ! -f "$placed" ]; then
+  root_dir "$owners/trust-by-owner" root 700
+  printf '%s %s\\n' "trust-$name" "$anchor"${a.appPath === undefined ? "" : ` ${shellQuote(appKind(a.appPath))} ${shellQuote(a.appPath)}`} > "$placed"
 fi
-${a.appPath === undefined ? "" : `rm -f '${a.appPath}'\n`}`;
+changed=no
+while read -r kind file; do
+  if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+done < "$placed"
+rm -f "$placed"
+if [ "$changed" = yes ]; then refresh; fi
+`;
+}
+
+/** The owner-record kind of an application copy of the root: one per path, whatever the CA. */
+function appKind(appPath: string): string {
+    return `file-${shortHash(appPath)}`;
 }

@@ -20,57 +20,75 @@ export interface ServerEndpoint {
 }
 
 /**
- * The default program: one CA (in Pulumi state, the organisation's, or an ACME directory), a
- * TLS-only Redis on every host, the root on every client host.
- * Every component validates its args before creating anything, so a bad value fails at preview.
+ * What runs for a host that is gone: `retainOnDelete`, so removing the host later deletes nothing on
+ * it (a delete would fail dialling SSH), and every input ignored, so no step dials it meanwhile
+ * (a new renewal slot would otherwise replace its CSR step).
+ */
+const decommissioned = (only?: (name: string) => boolean): pulumi.ResourceTransformation => (args) =>
+    only !== undefined && !only(args.name)
+        ? undefined
+        : { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true, ignoreChanges: Object.keys(args.props) }) };
+
+/**
+ * The default program: one CA (in Pulumi state or the organisation's) that clients are trusted by,
+ * server certificates from it or from an ACME directory, a TLS-only Redis on every host, the root on
+ * every client host. Every component validates its args before creating anything, so a bad value
+ * fails at preview.
  */
 export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (config.caRootCertPem !== undefined && secrets.caIssuerPrivateKeyPem === undefined) {
         throw new Error("[redis-tls:caIssuerPrivateKeyPem] is not set but caRootCertPem is; set it with pulumi config set --secret caIssuerPrivateKeyPem < issuer.key");
     }
-    // With ACME the hosts get their certificates from the directory; no CA is kept in state.
-    const ca =
-        config.acme === undefined
-            ? new CertificateAuthority("redis-ca", {
-                  commonName: config.caCommonName,
-                  keyAlgorithm: config.keyAlgorithm,
-                  existing:
-                      config.caRootCertPem === undefined
-                          ? undefined
-                          : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
-              })
-            : undefined;
-    const rootCertPem = ca?.rootCertPem ?? pulumi.output(config.acme!.rootCertPem);
+    // Also with ACME: this CA, not the ACME one, is what Redis trusts for client certificates.
+    const ca = new CertificateAuthority("redis-ca", {
+        commonName: config.caCommonName,
+        keyAlgorithm: config.keyAlgorithm,
+        existing:
+            config.caRootCertPem === undefined
+                ? undefined
+                : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
+    });
+    // Clients verify servers against the root that signs them.
+    const rootCertPem = config.acme === undefined ? ca.rootCertPem : pulumi.output(config.acme.rootCertPem);
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     for (const host of config.hosts) {
-        const server = new RedisTlsServer(`redis-${host.name}`, {
-            connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey },
-            dnsNames: host.dnsNames,
-            ipAddresses: host.ipAddresses,
-            caCertPem: ca?.issuerCertPem,
-            caPrivateKeyPem: ca?.issuerPrivateKeyPem,
-            chainPem: ca?.chainPem,
-            rootCertPem: ca?.rootCertPem,
-            acme: config.acme,
-            validityHours: config.validityHours,
-            keyAlgorithm: config.keyAlgorithm,
-            tlsPort: config.tlsPort,
-            authClients: config.authClients,
-        });
+        const server = new RedisTlsServer(
+            `redis-${host.name}`,
+            {
+                connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey, hostKey: host.hostKey },
+                dnsNames: host.dnsNames,
+                ipAddresses: host.ipAddresses,
+                caCertPem: ca.issuerCertPem,
+                caPrivateKeyPem: ca.issuerPrivateKeyPem,
+                chainPem: ca.chainPem,
+                rootCertPem: ca.rootCertPem,
+                acme: config.acme,
+                validityHours: config.validityHours,
+                keyAlgorithm: config.keyAlgorithm,
+                tlsPort: config.tlsPort,
+                authClients: config.authClients,
+            },
+            host.decommissioned ? { transformations: [decommissioned()] } : undefined,
+        );
         servers[host.name] = pulumi
             .all([server.endpoint, server.serverName, server.renewsAfter])
             .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
     }
 
-    new CaDistribution("redis-ca-clients", {
-        rootCertPem,
-        hosts: config.clients.map((c) => ({
-            name: c.name,
-            osFamily: c.osFamily,
-            connection: { host: c.address, user: c.user, port: c.port, privateKey: secrets.sshPrivateKey },
-        })),
-    });
+    const gone = new Set(config.clients.filter((c) => c.decommissioned).map((c) => `redis-ca-clients-${c.name}`));
+    new CaDistribution(
+        "redis-ca-clients",
+        {
+            rootCertPem,
+            hosts: config.clients.map((c) => ({
+                name: c.name,
+                osFamily: c.osFamily,
+                connection: { host: c.address, user: c.user, port: c.port, privateKey: secrets.sshPrivateKey, hostKey: c.hostKey },
+            })),
+        },
+        gone.size > 0 ? { transformations: [decommissioned((n) => gone.has(n))] } : undefined,
+    );
 
     return { rootCertPem, servers: pulumi.output(servers) };
 }

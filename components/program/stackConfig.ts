@@ -4,19 +4,25 @@ import { show } from "../validation/fields";
 export interface HostConfig {
     name: string;
     address: string;
+    /** The host's SSH public key ("ssh-ed25519 AAAA..."); required, so no machine on the path can answer for it. */
+    hostKey: string;
     user?: string;
     port?: number;
     dnsNames?: string[];
     ipAddresses?: string[];
+    /** The host is gone: no step touches it any more, and removing it from `hosts` later deletes nothing on it. */
+    decommissioned?: boolean;
 }
 
 /** One client host from stack config. */
 export interface ClientConfig {
     name: string;
     address: string;
+    hostKey: string;
     user?: string;
     port?: number;
     osFamily?: string;
+    decommissioned?: boolean;
 }
 
 /** The default program's stack config, parsed; secrets are read separately as Outputs. */
@@ -94,6 +100,12 @@ function parseList<T>(key: string, raw: string | undefined, required: boolean, f
         if (unknown !== undefined) {
             throw new Error(`[${PROJECT}:${key}[${i}]] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
         }
+        if (typeof (entry as Record<string, unknown>).hostKey !== "string") {
+            const address = (entry as Record<string, unknown>).address;
+            throw new Error(
+                `[${PROJECT}:${key}[${i}].hostKey] is missing; pin the host's SSH key so no machine on the path can answer for it: pulumi config set --path '${key}[${i}].hostKey' "$(ssh-keyscan -t ed25519 ${address} | cut -d' ' -f2-)"`,
+            );
+        }
     });
     return value as T[];
 }
@@ -132,8 +144,8 @@ function parseAcme(raw: string | undefined): AcmeConfig | undefined {
  */
 export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number], string>>): StackConfig {
     return {
-        hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "user", "port", "dnsNames", "ipAddresses"]),
-        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "user", "port", "osFamily"]),
+        hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
+        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "decommissioned"]),
         caCommonName: raw.caCommonName,
         keyAlgorithm: raw.keyAlgorithm,
         validityHours: parseInteger("validityHours", raw.validityHours),

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { certificatePaths, checkCertificatePaths } from "../certificate/redisServerCertificate";
 import { CONFIG_DEFAULTS } from "../config/redisTlsConfig";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { LIBEXEC, tlsLayout } from "../host/layout";
+import { ownerId } from "../owner";
 import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
-import { assertValid, found, checkAbsolutePath, checkServiceName, Problem, show } from "../validation/fields";
+import { assertValid, found, checkAbsolutePath, checkAclUser, checkServiceName, Problem, show } from "../validation/fields";
 import {
-    LIBEXEC,
     RENEWER_DEFAULTS,
     renderNeedsRenewal,
     renderRenewerInstallScript,
@@ -22,7 +22,7 @@ export interface CertRenewerArgs {
     /**
      * The issuer's renew script (e.g. AcmeCertificate.renewScript), installed as
      * `/usr/local/libexec/redis-tls/renew-<serviceName>` and run as `renew-<service> CERT KEY`.
-     * It must leave verified new files in place, keeping the previous ones as `<file>.previous`.
+     * It must leave a verified new generation as `live`, the one before as `previous`.
      */
     renewScript: pulumi.Input<string>;
     /**
@@ -30,12 +30,8 @@ export interface CertRenewerArgs {
      * @default "redis-server"
      */
     serviceName?: string;
-    /** @default "/etc/redis/tls/redis.crt" */
-    certPath?: string;
-    /** @default "/etc/redis/tls/redis.key" */
-    keyPath?: string;
-    /** @default "/etc/redis/tls/ca.crt" */
-    caPath?: string;
+    /** @default "/etc/redis-tls" */
+    tlsDir?: string;
     /** STEPPATH for a step-ca issuer; unset for others. */
     stepPath?: string;
     /**
@@ -45,8 +41,6 @@ export interface CertRenewerArgs {
     reloadSocket?: string;
     /** @default "redis-tls-reload" */
     reloadUser?: string;
-    /** @default "/etc/redis/tls/reload.pass" */
-    reloadPassFile?: string;
     /**
      * When to check, as a systemd calendar expression.
      * @default "*:1/5" (every 5 minutes)
@@ -68,9 +62,9 @@ export interface CertRenewerArgs {
 export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
     problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
-    problems.push(...checkCertificatePaths(args));
+    problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CONFIG_DEFAULTS.tlsDir));
     problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket));
-    problems.push(checkAbsolutePath("reloadPassFile", args.reloadPassFile ?? RELOAD_DEFAULTS.passFile));
+    if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
     if (args.stepPath !== undefined) problems.push(checkAbsolutePath("stepPath", args.stepPath));
     const calendar = args.onCalendar ?? RENEWER_DEFAULTS.onCalendar;
     if (!/^[A-Za-z0-9*:/.,~ -]+$/.test(calendar)) {
@@ -90,7 +84,7 @@ export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
 /**
  * Renewal on the host: smallstep-style `cert-renewer@.service` / `.timer` templates, the issuer's
  * renew script, and an override for the Redis service that blanks the template's restart and
- * hot-loads the new certificate instead. Removed cleanly on `pulumi destroy`.
+ * hot-loads the new certificate instead. Removed on `pulumi destroy` by its last owner.
  */
 export class CertRenewer extends pulumi.ComponentResource {
     /** The timer unit that drives renewal. */
@@ -104,18 +98,18 @@ export class CertRenewer extends pulumi.ComponentResource {
         super("redis-tls:index:CertRenewer", name, {}, opts);
 
         const service = args.serviceName ?? CONFIG_DEFAULTS.serviceName;
-        const files = {
-            ...certificatePaths(args),
-        };
+        const tlsDir = args.tlsDir ?? CONFIG_DEFAULTS.tlsDir;
+        const files = tlsLayout(tlsDir);
+        const owner = ownerId(this, `${name}-install`);
         const reload = `reload-${service}`;
         const renew = `renew-${service}`;
-        const script = pulumi.output(args.renewScript).apply((renewScript) =>
+        const script = pulumi.all([args.renewScript, owner]).apply(([renewScript, id]) =>
             renderRenewerInstallScript(
                 [
-                    { path: "/etc/systemd/system/cert-renewer@.service", mode: "0644", content: renderRenewerService() },
+                    { path: "/etc/systemd/system/cert-renewer@.service", mode: "644", content: renderRenewerService() },
                     {
                         path: "/etc/systemd/system/cert-renewer@.timer",
-                        mode: "0644",
+                        mode: "644",
                         content: renderRenewerTimer({
                             onCalendar: args.onCalendar ?? RENEWER_DEFAULTS.onCalendar,
                             randomizedDelaySec: args.randomizedDelaySec ?? RENEWER_DEFAULTS.randomizedDelaySec,
@@ -123,33 +117,31 @@ export class CertRenewer extends pulumi.ComponentResource {
                     },
                     {
                         path: `/etc/systemd/system/cert-renewer@${service}.service.d/override.conf`,
-                        mode: "0644",
-                        content: renderRenewerOverride({ ...files, stepPath: args.stepPath, reloadCommand: reload }),
+                        mode: "644",
+                        content: renderRenewerOverride({ certPath: files.certPath, keyPath: files.keyPath, stepPath: args.stepPath, reloadCommand: reload }),
                     },
-                    { path: `${LIBEXEC}/needs-renewal`, mode: "0755", content: renderNeedsRenewal(args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent) },
+                    { path: `${LIBEXEC}/needs-renewal`, mode: "755", content: renderNeedsRenewal(args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent) },
                     {
                         path: `${LIBEXEC}/${reload}`,
-                        mode: "0700",
-                        content:
-                            "#!/bin/bash\n" +
-                            renderReloadScript({
-                                ...files,
-                                socket: args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket,
-                                user: args.reloadUser ?? RELOAD_DEFAULTS.user,
-                                passFile: args.reloadPassFile ?? RELOAD_DEFAULTS.passFile,
-                            }),
+                        mode: "700",
+                        content: renderReloadScript({
+                            tlsDir,
+                            socket: args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket,
+                            user: args.reloadUser ?? RELOAD_DEFAULTS.user,
+                        }),
                     },
-                    { path: `${LIBEXEC}/${renew}`, mode: "0700", content: renewScript },
+                    { path: `${LIBEXEC}/${renew}`, mode: "700", content: renewScript },
                 ],
                 service,
+                id,
             ),
         );
         const install = new command.remote.Command(
             `${name}-install`,
             {
-                connection: toCommandConnection(args.connection),
+                connection: toCommandConnection(args.connection, this),
                 create: script.apply((s) => asRoot(s, args.connection.user)),
-                delete: asRoot(renderRenewerRemoveScript(service, [`${LIBEXEC}/${reload}`, `${LIBEXEC}/${renew}`]), args.connection.user),
+                delete: owner.apply((id) => asRoot(renderRenewerRemoveScript(service, [`${LIBEXEC}/${reload}`, `${LIBEXEC}/${renew}`], id), args.connection.user)),
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: opts?.dependsOn },

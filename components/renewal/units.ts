@@ -5,8 +5,8 @@
  * Redis the per-service override blanks it and hot-loads instead, so no client is dropped.
  */
 
-/** Where the renewal helpers live on a host. */
-export const LIBEXEC = "/usr/local/libexec/redis-tls";
+import { LIBEXEC } from "../host/layout";
+import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
 
 export interface TimerArgs {
     /** systemd calendar expression for the checks. */
@@ -102,7 +102,7 @@ exit 1
 `;
 }
 
-/** A file a host script writes: absolute path, octal mode, content. */
+/** A file a host script writes: absolute path, octal mode (e.g. "644"), content. */
 export interface HostFile {
     path: string;
     mode: string;
@@ -110,48 +110,56 @@ export interface HostFile {
 }
 
 /**
- * Writes each file atomically (temp file, then mv) only when its content or mode differs, then
- * reloads systemd if any unit changed and enables the timer. Run twice, it changes nothing.
+ * Writes each file atomically (temp file, then mv) only when its content or mode differs, records
+ * this resource (`owner`) as one of the renewer's owners, then reloads systemd if any unit changed
+ * and enables the timer. Run twice, it changes nothing.
  */
-export function renderRenewerInstallScript(files: HostFile[], service: string): string {
+export function renderRenewerInstallScript(files: HostFile[], service: string, owner: string): string {
     const writes = files
-        .map(
-            (f, i) => `write '${f.path}' ${f.mode} <<'REDIS_TLS_FILE_${i}'
+        .map((f, i) => {
+            const marker = `REDIS_TLS_FILE_${i}`;
+            assertNoMarkerLine(f.content, marker);
+            const dir = f.path.slice(0, f.path.lastIndexOf("/"));
+            return `root_dir ${shellQuote(dir)} root 755
+cat > "$work/${i}" <<'${marker}'
 ${f.content.trimEnd()}
-REDIS_TLS_FILE_${i}
-`,
-        )
+${marker}
+if put "$work/${i}" ${shellQuote(f.path)} ${f.mode} root:root; then changed=yes; fi
+`;
+        })
         .join("");
     return `set -euo pipefail
+umask 077
+${shellLib("put", "own")}work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 changed=no
-write() {
-  install -d -m 0755 "$(dirname "$1")"
-  tmp=$(mktemp "$1.XXXXXX")
-  cat > "$tmp"
-  chmod "$2" "$tmp"
-  if cmp -s "$tmp" "$1" && [ "$(stat -c %a "$1")" = "$(stat -c %a "$tmp")" ]; then
-    rm -f "$tmp"
-  else
-    mv -f "$tmp" "$1"
-    changed=yes
-  fi
-}
-${writes}if [ "$changed" = yes ]; then systemctl daemon-reload; fi
-systemctl enable --now 'cert-renewer@${service}.timer'
-systemctl is-active --quiet 'cert-renewer@${service}.timer'
+${writes}own ${shellQuote(`renewer-${service}`)} ${shellQuote(owner)}
+if [ "$changed" = yes ]; then systemctl daemon-reload; fi
+systemctl enable --now ${shellQuote(`cert-renewer@${service}.timer`)}
+systemctl is-active --quiet ${shellQuote(`cert-renewer@${service}.timer`)}
 echo "cert-renewer@${service}.timer active, files changed: $changed"
 `;
 }
 
-/** Undoes the install for one service on `pulumi destroy`; the templates go with the last service. */
-export function renderRenewerRemoveScript(service: string, servicePaths: string[]): string {
+/**
+ * Undoes the install for one service on `pulumi destroy`, unless another resource still owns it (a
+ * renamed resource's replacement is created before the old one is deleted); the templates go with
+ * the last service.
+ */
+export function renderRenewerRemoveScript(service: string, servicePaths: string[], owner: string): string {
     return `set -euo pipefail
-systemctl disable --now 'cert-renewer@${service}.timer' 2>/dev/null || true
-rm -rf '/etc/systemd/system/cert-renewer@${service}.service.d'
-rm -f ${servicePaths.map((p) => `'${p}'`).join(" ")}
-if ! compgen -G '/etc/systemd/system/cert-renewer@*.service.d' >/dev/null; then
+${shellLib("own")}left=$(disown ${shellQuote(`renewer-${service}`)} ${shellQuote(owner)})
+if [ "$left" = kept ]; then
+  echo "cert-renewer@${service} kept: another resource still installs it"
+  exit 0
+fi
+systemctl disable --now ${shellQuote(`cert-renewer@${service}.timer`)} 2> /dev/null || true
+rm -rf ${shellQuote(`/etc/systemd/system/cert-renewer@${service}.service.d`)}
+rm -f ${servicePaths.map(shellQuote).join(" ")}
+if ! compgen -G '/etc/systemd/system/cert-renewer@*.service.d' > /dev/null; then
   rm -f /etc/systemd/system/cert-renewer@.service /etc/systemd/system/cert-renewer@.timer ${LIBEXEC}/needs-renewal
 fi
 systemctl daemon-reload
+echo "cert-renewer@${service} removed"
 `;
 }

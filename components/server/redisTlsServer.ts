@@ -4,6 +4,7 @@ import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCerti
 import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
 import { SshConnectionArgs } from "../connection";
 import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
+import { DEFAULT_TLS_DIR } from "../host/layout";
 import { assertValid, found, checkAbsolutePath, checkUnixName } from "../validation/fields";
 
 /** Where an ACME-issued server certificate comes from. */
@@ -12,7 +13,7 @@ export interface AcmeIssuerArgs {
     directoryUrl: pulumi.Input<string>;
     /** Account e-mail. */
     email: string;
-    /** The ACME CA's root. */
+    /** The ACME CA's root: the chain must end in it. Redis does not trust it for clients. */
     rootCertPem: pulumi.Input<string>;
     /** CA bundle for the directory's HTTPS, when the system store does not trust it. */
     serverCaPem?: pulumi.Input<string>;
@@ -36,7 +37,10 @@ export interface RedisTlsServerArgs {
     caPrivateKeyPem?: pulumi.Input<string>;
     /** CertificateAuthority.chainPem; required unless `acme` is given. */
     chainPem?: pulumi.Input<string>;
-    /** CertificateAuthority.rootCertPem; required unless `acme` is given. */
+    /**
+     * CertificateAuthority.rootCertPem: the root of the state CA's chains and, with or without
+     * `acme`, the one CA Redis trusts for client certificates. Required.
+     */
     rootCertPem?: pulumi.Input<string>;
     /**
      * Issue from an ACME directory on the host instead, renewed there by a CertRenewer timer.
@@ -76,8 +80,9 @@ export interface RedisTlsServerArgs {
     /** Pass phrase to encrypt the host key with (state CA only); secret. */
     keyFilePass?: pulumi.Input<string>;
     /**
-     * Directory for the certificate, key and CA root (root-owned, group redis, 0750).
-     * @default "/etc/redis/tls"
+     * Root-owned directory (group redis, 0750) for the served files, ACL users, passwords and the
+     * drop-in; no directory on its path may be writable by anyone but root.
+     * @default "/etc/redis-tls"
      */
     tlsDir?: string;
     /**
@@ -91,18 +96,24 @@ export interface RedisTlsServerArgs {
      */
     reloadUser?: string;
     /**
+     * ACL user for administrators (every command but CONFIG REWRITE, ACL SAVE/LOAD, DEBUG, MODULE);
+     * its password is made on the host in `<tlsDir>/admin.pass`.
+     * @default "redis-tls-admin"
+     */
+    adminUser?: string;
+    /**
      * systemd unit of Redis.
      * @default "redis-server"
      */
     serviceName?: string;
     /**
-     * User and group Redis runs as; owns the key (0600).
+     * Group Redis runs as, which may read the key (root-owned, 0640).
      * @default "redis"
      */
     redisUser?: string;
 }
 
-export const SERVER_DEFAULTS = { tlsDir: "/etc/redis/tls" } as const;
+export const SERVER_DEFAULTS = { tlsDir: DEFAULT_TLS_DIR } as const;
 
 /** Validates the args RedisTlsServer itself owns; its children validate the rest. */
 export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
@@ -115,6 +126,8 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
         if (missing.length > 0) {
             problems.push(`[${missing.join(", ")}] not given; pass the CertificateAuthority's outputs, or set acme to issue from an ACME directory`);
         }
+    } else if (args.rootCertPem === undefined) {
+        problems.push(`[rootCertPem] not given; with acme it is the CA Redis trusts for client certificates (never the ACME CA): pass CertificateAuthority.rootCertPem`);
     } else if ((args.ipAddresses ?? []).length > 0) {
         problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
     }
@@ -139,14 +152,15 @@ export class RedisTlsServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
-        const files = { certPath: `${tlsDir}/redis.crt`, keyPath: `${tlsDir}/redis.key`, caPath: `${tlsDir}/ca.crt` };
         const adminSocket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
         const reloadSocket = adminSocket === "" ? undefined : adminSocket;
         const redisUser = args.redisUser ?? CONFIG_DEFAULTS.redisGroup;
-        const common = { connection: args.connection, keyOwner: redisUser, reloadSocket, reloadUser: args.reloadUser, ...files };
+        const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir };
         const acme = args.acme;
         const acmeArgs: AcmeCertificateArgs | undefined =
-            acme === undefined ? undefined : { ...common, ...acme, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
+            acme === undefined
+                ? undefined
+                : { ...common, ...acme, clientCaPem: args.rootCertPem!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
         const stateArgs: RedisServerCertificateArgs | undefined =
             acme !== undefined
                 ? undefined
@@ -173,7 +187,8 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             serviceName: args.serviceName,
             redisGroup: redisUser,
             reloadUser: args.reloadUser,
-            ...files,
+            adminUser: args.adminUser,
+            tlsDir,
         };
         const renewerArgs = (renewScript: pulumi.Input<string>): CertRenewerArgs => ({
             connection: args.connection,
@@ -181,7 +196,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             serviceName: args.serviceName,
             reloadSocket,
             reloadUser: args.reloadUser,
-            ...files,
+            tlsDir,
         });
         // Validated before super() and before any child, so bad input registers nothing at all.
         const own = validateRedisTlsServerArgs(args);

@@ -47,6 +47,9 @@ export function checkIpAddress(field: string, ip: string): Problem {
     if (ip.includes("/")) {
         return `[${field}] ${show(ip)} is a network; give the host's own address without a prefix length`;
     }
+    if (ip.includes("%")) {
+        return `[${field}] ${show(ip)} has an IPv6 zone id, which certificates cannot carry; give the address without "%..."`;
+    }
     if (net.isIP(ip) === 0) {
         return `[${field}] ${show(ip)} is not an IP address; use dotted IPv4 such as "10.0.0.5" or IPv6 such as "fd00::5"`;
     }
@@ -78,7 +81,16 @@ export function checkAbsolutePath(field: string, p: string): Problem {
     if (p.split("/").includes("..")) {
         return `[${field}] ${show(p)} contains ".."; give the resolved absolute path`;
     }
+    // One spelling per file: "/x//a" and "/x/./a" would pass a distinct-files check yet be "/x/a".
+    if (p !== "/" && (p.includes("//") || p.endsWith("/") || p.split("/").includes("."))) {
+        return `[${field}] ${show(p)} is not in normal form; write it as ${show(normalPath(p))}`;
+    }
     return undefined;
+}
+
+/** The path with empty and "." segments and a trailing slash removed. */
+export function normalPath(p: string): string {
+    return "/" + p.split("/").filter((s) => s !== "" && s !== ".").join("/");
 }
 
 /** A whole number of hours greater than zero. */
@@ -110,8 +122,38 @@ export function checkServiceName(field: string, name: string): Problem {
     if (name.endsWith(".service")) {
         return `[${field}] ${show(name)} includes ".service"; give the unit name without it, e.g. "redis-server"`;
     }
-    if (!/^[A-Za-z0-9:_.\\@-]+$/.test(name)) {
+    if (name.startsWith("-")) {
+        return `[${field}] ${show(name)} starts with "-", which systemctl would read as an option; give the unit's name, e.g. "redis-server"`;
+    }
+    if (!/^[A-Za-z0-9:_.@-]+$/.test(name)) {
         return `[${field}] ${show(name)} is not a valid systemd unit name; use letters, digits and ":-_.@"`;
+    }
+    return undefined;
+}
+
+/** A pass phrase that redis.conf (double-quoted) and openssl (one line of stdin) both carry intact. */
+export function checkKeyFilePass(field: string, pass: string): Problem {
+    if (pass === "" || /[\x00-\x1f\x7f]/.test(pass)) {
+        return `[${field}] must be a non-empty single line without control characters; leave it unset for an unencrypted key`;
+    }
+    return undefined;
+}
+
+/** An SSH host public key as authorized_keys and `ssh-keyscan` print it: "ssh-ed25519 AAAA...". */
+export function checkHostKey(field: string, key: string): Problem {
+    if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$/.test(key.trim())) {
+        return `[${field}] ${show(key.length > 40 ? key.slice(0, 40) + "..." : key)} is not an SSH host key; give one line of ssh-keyscan -t ed25519 HOST without the host name, e.g. "ssh-ed25519 AAAAC3..."`;
+    }
+    return undefined;
+}
+
+/** An ACL user name that redis.conf and the host scripts carry unquoted. */
+export function checkAclUser(field: string, name: string): Problem {
+    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) {
+        return `[${field}] ${show(name)} is not an ACL user name this library accepts; use lower-case letters, digits, "_" and "-", starting with a letter`;
+    }
+    if (name === "default") {
+        return `[${field}] "default" is Redis's own user, which redis-tls keeps off; choose another name`;
     }
     return undefined;
 }

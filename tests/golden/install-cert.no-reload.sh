@@ -1,57 +1,153 @@
 set -euo pipefail
-umask 022
-cert='/etc/redis/tls/redis.crt' key='/etc/redis/tls/redis.key' ca='/etc/redis/tls/ca.crt'
-for dir in "$(dirname "$cert")" "$(dirname "$key")" "$(dirname "$ca")"; do
-  [ -d "$dir" ] || install -d -m 0750 -o root -g redis "$dir"
-done
+umask 077
+# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
+# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
+# missing ones are made and DIR gets them.
+root_dir() {
+  local dir=$1 path="" part uid perm
+  local -a parts
+  IFS=/ read -r -a parts <<< "${dir#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    if [ -L "$path" ] || [ ! -d "$path" ]; then
+      echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
+      exit 1
+    fi
+    read -r uid perm <<< "$(stat -c '%u %a' "$path")"
+    # Above DIR a sticky directory (/tmp) will do: no one else may rename what root made in it.
+    if [ "$uid" != 0 ] || { (( 8#$perm & 8#022 )) && { [ "$path" = "$dir" ] || ! (( 8#$perm & 8#1000 )); }; }; then
+      echo "$path is owned by uid $uid with mode $perm, so another user could swap what root writes there; use a directory that only root can write" >&2
+      exit 1
+    fi
+  done
+  if [ $# -eq 3 ]; then
+    chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
+  fi
+}
+# read_sections DIR: stdin holds lines "NAME BASE64"; each value lands, as data, in DIR/NAME.
+read_sections() {
+  local name data
+  while IFS=' ' read -r name data || [ -n "$name" ]; do
+    if [[ ! $name =~ ^[a-z][a-z0-9-]*$ ]]; then
+      echo "unexpected input on stdin" >&2
+      exit 1
+    fi
+    printf '%s' "$data" | base64 -d > "$1/$name" || exit 1
+  done
+}
+# certs_only FILE: FILE holds one or more PEM certificates and nothing else (no key, no stray text).
+certs_only() {
+  awk '/^-----BEGIN CERTIFICATE-----$/ { if (open) bad = 1; open = 1; n++; next }
+       /^-----END CERTIFICATE-----$/ { if (!open) bad = 1; open = 0; next }
+       open { if ($0 !~ /^[A-Za-z0-9+\/=]+$/) bad = 1; next }
+       /^[ \t]*$/ { next }
+       { bad = 1 }
+       END { exit (bad || open || n == 0) }' "$1"
+}
+sha256_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }
+# install_tls DIR: verifies DIR/chain.pem against the pinned root and installs it as a new generation.
+# shellcheck disable=SC2034 # installed: read by the callers that reload
+install_tls() {
+  local w=$1 tls='/etc/redis-tls' group='redis' n i f key new prev="" sans
+  local -a names=('redis-1.example.internal' 'redis.example.internal') ips=('10.0.0.5' 'fd00::5')
+  installed=no
+  root_dir "$tls" "$group" 750
+  root_dir "$tls/gen" "$group" 750
+  for f in chain root client-ca; do
+    if ! certs_only "$w/$f.pem"; then
+      echo "$f: expected only PEM certificates; refusing text outside them, keys or broken blocks" >&2
+      return 1
+    fi
+  done
+  for f in root client-ca; do
+    if [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' "$w/$f.pem")" != 1 ]; then
+      echo "$f: expected exactly one certificate" >&2
+      return 1
+    fi
+  done
+  if [ "$(sha256_of "$w/root.pem")" != aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ]; then
+    echo "the chain's root (sha256 $(sha256_of "$w/root.pem")) is not the pinned root (sha256 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa); refusing it" >&2
+    return 1
+  fi
+  if [ "$(sha256_of "$w/client-ca.pem")" != bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb ]; then
+    echo "the client CA (sha256 $(sha256_of "$w/client-ca.pem")) is not the pinned one (sha256 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb); refusing it" >&2
+    return 1
+  fi
+  n=$(awk -v d="$w" '/^-----BEGIN CERTIFICATE-----$/ { n++ } n { print > (d "/c" n ".pem") } END { print n }' "$w/chain.pem")
+  if [ "$n" -gt 5 ]; then
+    echo "the chain has $n certificates; expected the leaf and at most four intermediates" >&2
+    return 1
+  fi
+  # Each certificate must be signed by the next one and the last by the root: nothing extra rides along.
+  cp "$w/root.pem" "$w/c$((n + 1)).pem"
+  for ((i = 1; i <= n; i++)); do
+    if ! openssl verify -partial_chain -trusted "$w/c$((i + 1)).pem" "$w/c$i.pem" > /dev/null 2>&1; then
+      echo "certificate $i of the chain is not signed by the next one (or the pinned root) or is not valid now; refusing the chain" >&2
+      return 1
+    fi
+  done
+  for ((i = 1; i <= n; i++)); do cat "$w/c$i.pem"; done > "$w/leafchain.pem"
+  openssl verify -purpose sslserver -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
+  if openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage 2> /dev/null | grep -q -e 'CA:TRUE' -e 'Certificate Sign'; then
+    echo "the leaf is a CA certificate (CA:TRUE or keyCertSign); refusing it" >&2
+    return 1
+  fi
+  sans=$(openssl x509 -in "$w/c1.pem" -noout -ext subjectAltName 2> /dev/null | tail -n +2 | tr ',' '\n' | sed 's/^ *//')
+  for f in "${names[@]}"; do
+    if ! grep -qixF "DNS:$f" <<< "$sans"; then
+      echo "the certificate does not name $f in its SANs; refusing it" >&2
+      return 1
+    fi
+  done
+  for f in "${ips[@]}"; do
+    if [[ "$(openssl x509 -in "$w/c1.pem" -noout -checkip "$f")" != *" does match"* ]]; then
+      echo "the certificate does not name $f in its SANs; refusing it" >&2
+      return 1
+    fi
+  done
+  openssl x509 -in "$w/c1.pem" -noout -pubkey > "$w/leaf.pub"
+  if [ -s "$tls/live/redis.key.pub" ] && cmp -s "$w/leaf.pub" "$tls/live/redis.key.pub"; then
+    key="$tls/live/redis.key"
+  elif [ -s "$tls/pending/redis.key.pub" ] && cmp -s "$w/leaf.pub" "$tls/pending/redis.key.pub"; then
+    key="$tls/pending/redis.key"
+  else
+    echo "no key on this host matches the certificate's public key; re-run the CSR step" >&2
+    return 1
+  fi
+  if [ "$key" = "$tls/live/redis.key" ] && cmp -s "$w/leafchain.pem" "$tls/live/redis.crt" && cmp -s "$w/client-ca.pem" "$tls/live/ca.crt"; then
+    echo "unchanged $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"
+    return 0
+  fi
+  # A complete new generation, on disk before live points at it: a crash leaves either set whole.
+  new=$(mktemp -d "$tls/gen/XXXXXXXX")
+  if ! { install -m 644 -o root -g root "$w/leafchain.pem" "$new/redis.crt" &&
+      install -m 640 -o root -g "$group" "$key" "$new/redis.key" &&
+      install -m 644 -o root -g root "$key.pub" "$new/redis.key.pub" &&
+      install -m 644 -o root -g root "$w/client-ca.pem" "$new/ca.crt" &&
+      chgrp "$group" "$new" && chmod 750 "$new" &&
+      sync "$new/redis.crt" "$new/redis.key" "$new/redis.key.pub" "$new/ca.crt" "$new"; }; then
+    rm -rf "$new"
+    echo "could not write the new generation (is the disk full?); still serving the previous one" >&2
+    return 1
+  fi
+  if [ -L "$tls/live" ]; then
+    prev=$(readlink "$tls/live")
+    ln -sfn "$prev" "$tls/previous.new"
+    mv -fT "$tls/previous.new" "$tls/previous"
+  fi
+  ln -sfn "gen/${new##*/}" "$tls/live.new"
+  mv -fT "$tls/live.new" "$tls/live"
+  sync "$tls"
+  installed=yes
+  if [ "$key" = "$tls/pending/redis.key" ]; then rm -f "$tls/pending/redis.key" "$tls/pending/redis.key.pub"; fi
+  for f in "$tls"/gen/*; do
+    case "gen/${f##*/}" in "gen/${new##*/}" | "$prev") ;; *) rm -rf "$f" ;; esac
+  done
+  echo "installed $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"
+}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/bundle.pem"
-n=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$work/bundle.pem" || true)
-if [ "$n" -lt 2 ]; then
-  echo "expected the chain from leaf to root on stdin, got $n certificate(s)" >&2
-  exit 1
-fi
-awk -v n="$n" -v chain="$work/chain.pem" -v root="$work/root.pem" \
-  '/-----BEGIN CERTIFICATE-----/ { i++ } i < n { print > chain } i == n { print > root }' "$work/bundle.pem"
-# Refuses expired, cut-off or foreign chains before they can lock clients out.
-openssl verify -purpose sslserver -CAfile "$work/root.pem" -untrusted "$work/chain.pem" "$work/chain.pem" >/dev/null
-if [[ "$(openssl x509 -in "$work/chain.pem" -noout -checkhost 'redis-1.example.internal')" != *" does match"* ]]; then
-  echo "the certificate does not name redis-1.example.internal; refusing it" >&2
-  exit 1
-fi
-if [[ "$(openssl x509 -in "$work/chain.pem" -noout -checkhost 'redis.example.internal')" != *" does match"* ]]; then
-  echo "the certificate does not name redis.example.internal; refusing it" >&2
-  exit 1
-fi
-if [[ "$(openssl x509 -in "$work/chain.pem" -noout -checkip '10.0.0.5')" != *" does match"* ]]; then
-  echo "the certificate does not name 10.0.0.5; refusing it" >&2
-  exit 1
-fi
-if [[ "$(openssl x509 -in "$work/chain.pem" -noout -checkip 'fd00::5')" != *" does match"* ]]; then
-  echo "the certificate does not name fd00::5; refusing it" >&2
-  exit 1
-fi
-openssl x509 -in "$work/chain.pem" -noout -pubkey > "$work/leaf.pub"
-if [ -s "$key.pending.pub" ] && cmp -s "$work/leaf.pub" "$key.pending.pub"; then
-  newkey="$key.pending"
-elif [ -s "$key.pub" ] && cmp -s "$work/leaf.pub" "$key.pub"; then
-  newkey=""
-else
-  echo "no key on this host matches the certificate's public key; re-run the CSR step" >&2
-  exit 1
-fi
-if [ -z "$newkey" ] && cmp -s "$work/chain.pem" "$cert" && cmp -s "$work/root.pem" "$ca"; then
-  echo "unchanged $(openssl x509 -in "$cert" -noout -serial)"
-  exit 0
-fi
-for f in "$cert" "$key" "$key.pub" "$ca"; do
-  if [ -e "$f" ]; then cp -p "$f" "$f.previous"; fi
-done
-install -m 0644 -o root -g root "$work/chain.pem" "$cert.tmp" && mv -f "$cert.tmp" "$cert"
-install -m 0644 -o root -g root "$work/root.pem" "$ca.tmp" && mv -f "$ca.tmp" "$ca"
-if [ -n "$newkey" ]; then
-  mv -f "$newkey.pub" "$key.pub"
-  mv -f "$newkey" "$key"
-fi
-echo "installed $(openssl x509 -in "$cert" -noout -serial)"
+read_sections "$work"
+for f in chain root client-ca; do mv "$work/$f" "$work/$f.pem"; done
+install_tls "$work"

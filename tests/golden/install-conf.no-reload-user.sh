@@ -1,20 +1,138 @@
 set -euo pipefail
 umask 077
-dropin='/etc/redis/tls.conf' conf='/etc/redis/redis.conf' unit='redis-server'
-tmp=$(mktemp "$dropin.XXXXXX")
-trap 'rm -f "$tmp" "$conf.tmp"' EXIT
-cat > "$tmp"
-chown root:redis "$tmp"
-chmod 0640 "$tmp"
+# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
+# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
+# missing ones are made and DIR gets them.
+root_dir() {
+  local dir=$1 path="" part uid perm
+  local -a parts
+  IFS=/ read -r -a parts <<< "${dir#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    if [ -L "$path" ] || [ ! -d "$path" ]; then
+      echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
+      exit 1
+    fi
+    read -r uid perm <<< "$(stat -c '%u %a' "$path")"
+    # Above DIR a sticky directory (/tmp) will do: no one else may rename what root made in it.
+    if [ "$uid" != 0 ] || { (( 8#$perm & 8#022 )) && { [ "$path" = "$dir" ] || ! (( 8#$perm & 8#1000 )); }; }; then
+      echo "$path is owned by uid $uid with mode $perm, so another user could swap what root writes there; use a directory that only root can write" >&2
+      exit 1
+    fi
+  done
+  if [ $# -eq 3 ]; then
+    chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
+  fi
+}
+# put SRC DEST MODE OWNER: gives DEST (in a directory root_dir checked) SRC's content, MODE and
+# OWNER with one rename; returns 1 when DEST already had them.
+put() {
+  if [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c '%a %U:%G' "$2")" = "$3 $4" ]; then
+    return 1
+  fi
+  local tmp
+  tmp=$(mktemp "$2.XXXXXX") || exit 1
+  if ! { cat "$1" > "$tmp" && chown "$4" "$tmp" && chmod "$3" "$tmp" && mv -f "$tmp" "$2"; }; then
+    rm -f "$tmp"
+    echo "could not write $2" >&2
+    exit 1
+  fi
+}
+tls='/etc/redis-tls' group='redis' unit='redis-server' check='/usr/local/libexec/redis-tls/redis-conf-redis-server'
+root_dir "$tls" "$group" 750
+root_dir /usr/local/libexec/redis-tls root 755
+root_dir "/etc/systemd/system/$unit.service.d" root 755
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/dropin"
 changed=no
-if ! cmp -s "$tmp" "$dropin"; then
-  mv -f "$tmp" "$dropin"
-  changed=yes
+if put "$work/dropin" "$tls/redis-tls.conf" 640 "root:$group"; then changed=yes; fi
+if [ ! -s "$tls/admin.pass" ]; then
+  openssl rand -hex 32 > "$work/admin.pass"
+  put "$work/admin.pass" "$tls/admin.pass" 600 root:root
 fi
-if ! grep -qxF "include $dropin" "$conf"; then
-  cp -p "$conf" "$conf.tmp"
-  printf '\ninclude %s\n' "$dropin" >> "$conf.tmp"
-  mv -f "$conf.tmp" "$conf"
+hash_of() { tr -d '\n' < "$1" | sha256sum | cut -d' ' -f1; }
+{
+  echo 'user default reset off'
+  echo "user redis-tls-admin reset on #$(hash_of "$tls/admin.pass") ~* &* +@all -config|rewrite -acl|save -acl|load -debug -module"
+} > "$work/users.acl"
+if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then changed=yes; fi
+cat > "$work/check" <<'REDIS_TLS_REPAIR'
+#!/bin/bash
+set -euo pipefail
+umask 077
+# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
+# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
+# missing ones are made and DIR gets them.
+root_dir() {
+  local dir=$1 path="" part uid perm
+  local -a parts
+  IFS=/ read -r -a parts <<< "${dir#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    if [ -L "$path" ] || [ ! -d "$path" ]; then
+      echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
+      exit 1
+    fi
+    read -r uid perm <<< "$(stat -c '%u %a' "$path")"
+    # Above DIR a sticky directory (/tmp) will do: no one else may rename what root made in it.
+    if [ "$uid" != 0 ] || { (( 8#$perm & 8#022 )) && { [ "$path" = "$dir" ] || ! (( 8#$perm & 8#1000 )); }; }; then
+      echo "$path is owned by uid $uid with mode $perm, so another user could swap what root writes there; use a directory that only root can write" >&2
+      exit 1
+    fi
+  done
+  if [ $# -eq 3 ]; then
+    chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
+  fi
+}
+conf='/etc/redis/redis.conf' tls='/etc/redis-tls' inc='include /etc/redis-tls/redis-tls.conf'
+marker='# Managed by redis-tls (Pulumi): included last from redis.conf; edits here are overwritten.'
+root_dir "$tls"
+if [ -L "$conf" ] || [ ! -f "$conf" ]; then
+  echo "$conf is not a regular file; refusing to read or replace it" >&2
+  exit 1
+fi
+if [ "$(stat -c %d "$tls")" != "$(stat -c %d "$(dirname "$conf")")" ]; then
+  echo "$conf and $tls are on different file systems; keep them on one so redis.conf is replaced by a rename" >&2
+  exit 1
+fi
+owner=$(stat -c %u:%g "$conf")
+mode=$(stat -c %a "$conf")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dd if="$conf" of="$work/old" iflag=nofollow status=none
+: > "$work/stale"
+while read -r target; do
+  if [ "$(dd if="$target" iflag=nofollow bs=512 count=1 status=none 2> /dev/null | head -n 1)" = "$marker" ]; then
+    echo "include $target" >> "$work/stale"
+  fi
+done < <(awk -v inc="$inc" '$1 == "include" && $0 != inc { print $2 }' "$work/old")
+awk -v inc="$inc" -v stale="$work/stale" '
+  BEGIN { while ((getline s < stale) > 0) skip[s] = 1 }
+  $0 == inc { exit }
+  /^# Generated by CONFIG REWRITE/ { rewrite = 1 }
+  rewrite || $1 == "user" || $1 == "aclfile" || ($0 in skip) { next }
+  { print }
+  END { print inc }' "$work/old" > "$work/new"
+if cmp -s "$work/old" "$work/new"; then
+  echo "redis.conf unchanged"
+  exit 0
+fi
+tmp=$(mktemp "$tls/.redis.conf.XXXXXX")
+cat "$work/new" > "$tmp"
+chown "$owner" "$tmp"
+chmod "$(printf '%o' $((8#$mode & 8#640)))" "$tmp"
+mv -f "$tmp" "$conf"
+echo "redis.conf repaired: it had $(wc -l < "$work/old") lines and now has $(wc -l < "$work/new"), ending in the redis-tls include"
+REDIS_TLS_REPAIR
+put "$work/check" "$check" 700 root:root || true
+printf '[Service]\n# Before every start: redis.conf must end in the redis-tls include, with nothing overriding it.\nExecStartPre=+%s\n' "$check" > "$work/hook"
+if put "$work/hook" "/etc/systemd/system/$unit.service.d/redis-tls.conf" 644 root:root; then systemctl daemon-reload; fi
+repaired=$("$check")
+if [ "$repaired" != "redis.conf unchanged" ]; then
+  echo "$repaired" >&2
   changed=yes
 fi
 if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then

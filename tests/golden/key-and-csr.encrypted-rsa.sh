@@ -1,19 +1,42 @@
 set -euo pipefail
 umask 077
-cert='/etc/redis/tls/redis.crt' key='/etc/redis/tls/redis.key' ca='/etc/redis/tls/ca.crt'
-pending="$key.pending"
-for dir in "$(dirname "$cert")" "$(dirname "$key")" "$(dirname "$ca")"; do
-  [ -d "$dir" ] || install -d -m 0750 -o root -g redis "$dir"
-done
+# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
+# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
+# missing ones are made and DIR gets them.
+root_dir() {
+  local dir=$1 path="" part uid perm
+  local -a parts
+  IFS=/ read -r -a parts <<< "${dir#/}"
+  for part in "${parts[@]}"; do
+    path="$path/$part"
+    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    if [ -L "$path" ] || [ ! -d "$path" ]; then
+      echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
+      exit 1
+    fi
+    read -r uid perm <<< "$(stat -c '%u %a' "$path")"
+    # Above DIR a sticky directory (/tmp) will do: no one else may rename what root made in it.
+    if [ "$uid" != 0 ] || { (( 8#$perm & 8#022 )) && { [ "$path" = "$dir" ] || ! (( 8#$perm & 8#1000 )); }; }; then
+      echo "$path is owned by uid $uid with mode $perm, so another user could swap what root writes there; use a directory that only root can write" >&2
+      exit 1
+    fi
+  done
+  if [ $# -eq 3 ]; then
+    chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
+  fi
+}
+tls='/etc/redis-tls'
+root_dir "$tls" 'redis' 750
+root_dir "$tls/pending" root 700
+key="$tls/pending/redis.key"
 IFS= read -r pass
-if [ ! -s "$pending" ] || [ ! -s "$pending.pub" ]; then
-  tmp=$(mktemp "$pending.XXXXXX")
+# A pending key that is already the live one was installed by a run that stopped before tidying up.
+if [ -s "$key.pub" ] && cmp -s "$key.pub" "$tls/live/redis.key.pub"; then rm -f "$key" "$key.pub"; fi
+if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
+  tmp=$(mktemp "$key.XXXXXX")
   printf '%s\n' "$pass" | openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -aes-256-cbc -pass stdin -out "$tmp"
   printf '%s\n' "$pass" | openssl pkey -passin stdin -in "$tmp" -pubout -out "$tmp.pub"
-  chown redis:redis "$tmp"
-  chmod 0600 "$tmp"
-  chmod 0644 "$tmp.pub"
-  mv -f "$tmp.pub" "$pending.pub"
-  mv -f "$tmp" "$pending"
+  mv -f "$tmp.pub" "$key.pub"
+  mv -f "$tmp" "$key"
 fi
-printf '%s\n' "$pass" | openssl req -new -passin stdin -key "$pending" -subj '/CN=redis-1.example.internal' -addext 'subjectAltName=DNS:redis-1.example.internal,DNS:redis.example.internal,IP:10.0.0.5,IP:fd00::5'
+printf '%s\n' "$pass" | openssl req -new -passin stdin -key "$key" -subj '/CN=redis-1.example.internal' -addext 'subjectAltName=DNS:redis-1.example.internal,DNS:redis.example.internal,IP:10.0.0.5,IP:fd00::5'

@@ -1,16 +1,23 @@
+#!/bin/bash
 set -euo pipefail
-cert='/etc/redis/tls/redis.crt' key='/etc/redis/tls/redis.key' ca='/etc/redis/tls/ca.crt' sock='/run/redis/redis-server.sock'
-if [ ! -S "$sock" ]; then
-  echo "no Redis socket at $sock; the new files are read at the next start"
-  exit 0
-fi
-REDISCLI_AUTH=$(cat '/etc/redis/tls/reload.pass')
-export REDISCLI_AUTH
-if ! reply=$(redis-cli -s "$sock" --user 'redis-tls-reload' -e CONFIG SET tls-cert-file "$cert" tls-key-file "$key" tls-ca-cert-file "$ca" 2>&1) || [ "$reply" != "OK" ]; then
-  for f in "$cert" "$key" "$key.pub" "$ca"; do
-    if [ -e "$f.previous" ]; then mv -f "$f.previous" "$f"; fi
-  done
-  echo "redis refused the new certificate, previous files restored: $reply" >&2
-  exit 1
-fi
-echo "reloaded $(openssl x509 -in "$cert" -noout -serial) through $sock"
+# reload_tls: one CONFIG SET over the root-only socket loads the live files; if Redis refuses them,
+# live goes back to the previous generation and this fails.
+reload_tls() {
+  local tls='/etc/redis-tls' sock='/run/redis/redis-server.sock' user='redis-tls-reload' reply
+  if [ ! -S "$sock" ]; then
+    echo "no Redis socket at $sock; the new files are read at the next start"
+    return 0
+  fi
+  if ! reply=$(REDISCLI_AUTH=$(cat "$tls/reload.pass") redis-cli -s "$sock" --user "$user" -e CONFIG SET \
+      tls-cert-file "$tls/live/redis.crt" tls-key-file "$tls/live/redis.key" tls-ca-cert-file "$tls/live/ca.crt" 2>&1) ||
+      [ "$reply" != OK ]; then
+    if [ -L "$tls/previous" ]; then
+      ln -sfn "$(readlink "$tls/previous")" "$tls/live.new"
+      mv -fT "$tls/live.new" "$tls/live"
+    fi
+    echo "redis refused the new certificate, previous files restored: $reply" >&2
+    return 1
+  fi
+  echo "reloaded $(openssl x509 -in "$tls/live/redis.crt" -noout -serial) through $sock"
+}
+reload_tls

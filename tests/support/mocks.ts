@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "../harness/tls";
 
 /** One resource as the mock monitor saw it. */
 export interface Recorded {
@@ -8,31 +9,47 @@ export interface Recorded {
     state: Record<string, any>;
 }
 
-const fakePem = (label: string, body: string) => `-----BEGIN ${label}-----\n${Buffer.from(body).toString("base64")}\n-----END ${label}-----\n`;
+/** A value the mocks received with every secret wrapper taken off. */
+function unwrapAll(v: unknown): any {
+    if (isSecretInput(v)) return unwrapAll(v.value);
+    if (Array.isArray(v)) return v.map(unwrapAll);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapAll(x)]));
+    return v;
+}
+
+/** A real CSR, as a host's CSR step prints it. */
+function hostCsr(name: string): string {
+    const key = tls.privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).outputs.privateKeyPem as string;
+    return tls.certRequest({ privateKeyPem: key, subject: { commonName: name }, dnsNames: [`${name}.test`] }).outputs.certRequestPem as string;
+}
 
 /**
  * Mocks that record every resource and give each provider resource the outputs its real provider
- * would have, as recognisable placeholders (a CSR for a host's CSR step, PEMs for tls resources).
+ * would have: real keys and certificates from the harness's tls effects, a real CSR for a host's CSR
+ * step, and "ok" for other commands.
  */
-export function recordResources(preview = false): Recorded[] {
+export function recordResources(preview = false, opts: { csrStdout?: (csr: string) => string } = {}): Recorded[] {
     const recorded: Recorded[] = [];
     pulumi.runtime.setMocks(
         {
             newResource(args) {
                 const state: Record<string, any> = { ...args.inputs };
+                const inputs = unwrapAll(args.inputs);
                 switch (args.type) {
                     case "tls:index/privateKey:PrivateKey":
-                        state.privateKeyPem = fakePem("EC PRIVATE KEY", args.name);
+                        Object.assign(state, tls.privateKey(inputs).outputs);
                         break;
                     case "tls:index/certRequest:CertRequest":
-                        state.certRequestPem = fakePem("CERTIFICATE REQUEST", args.name);
+                        Object.assign(state, tls.certRequest(inputs).outputs);
                         break;
                     case "tls:index/selfSignedCert:SelfSignedCert":
+                        Object.assign(state, tls.selfSignedCert(inputs).outputs);
+                        break;
                     case "tls:index/locallySignedCert:LocallySignedCert":
-                        state.certPem = fakePem("CERTIFICATE", args.name);
+                        Object.assign(state, tls.locallySignedCert(inputs).outputs);
                         break;
                     case "command:remote:Command":
-                        state.stdout = args.name.endsWith("-csr") ? fakePem("CERTIFICATE REQUEST", args.name) : "ok";
+                        state.stdout = args.name.endsWith("-csr") ? (opts.csrStdout ?? ((c) => c))(hostCsr(args.name)) : "ok";
                         state.stderr = "";
                         break;
                 }
@@ -67,10 +84,12 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply((v) => resolve(v)));
 }
 
-/** Waits until the mocks have seen every registration the program has started. */
+/** Waits until the mocks have seen every registration the program has started (none for 100 ms). */
 export async function settle(recorded: Recorded[]): Promise<void> {
     let seen = -1;
-    while (seen !== recorded.length) {
+    let quiet = 0;
+    while (quiet < 5) {
+        quiet = recorded.length === seen ? quiet + 1 : 0;
         seen = recorded.length;
         await new Promise((r) => setTimeout(r, 20));
     }
@@ -82,4 +101,17 @@ export function strings(value: unknown, at = ""): Array<[string, string]> {
     if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, `${at}[${i}]`));
     if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => strings(v, at ? `${at}.${k}` : k));
     return [];
+}
+
+/** The named values of a host step's stdin (the `name base64` lines encodeSections writes). */
+export function sections(stdin: string): Record<string, string> {
+    return Object.fromEntries(
+        stdin
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => {
+                const [name, data] = l.split(" ");
+                return [name, Buffer.from(data, "base64").toString()];
+            }),
+    );
 }

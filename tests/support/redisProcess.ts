@@ -14,10 +14,20 @@ export class RedisProcess {
         return this.child.pid!;
     }
 
+    /** The base config the tests start from: foreground, in `dir`, nothing persisted, then the drop-in. */
+    static baseConf(dir: string, dropInPath: string): string {
+        return `daemonize no\ndir ${dir}\nsave ""\nappendonly no\nlogfile ""\ninclude ${dropInPath}\n`;
+    }
+
     /** Starts `redis-server` with `dir` as working directory and waits until `readyPath` (a socket) exists. */
     static async start(dir: string, dropInPath: string, readyPath: string): Promise<RedisProcess> {
         const conf = path.join(dir, "redis.conf");
-        fs.writeFileSync(conf, `daemonize no\ndir ${dir}\nsave ""\nappendonly no\nlogfile ""\ninclude ${dropInPath}\n`);
+        fs.writeFileSync(conf, RedisProcess.baseConf(dir, dropInPath));
+        return RedisProcess.startConf(conf, readyPath);
+    }
+
+    /** Starts `redis-server` from `conf` as it is and waits until `readyPath` (a socket) exists. */
+    static async startConf(conf: string, readyPath: string): Promise<RedisProcess> {
         const child = spawn("redis-server", [conf], { stdio: ["ignore", "pipe", "pipe"] });
         let log = "";
         child.stdout!.on("data", (d) => (log += d));

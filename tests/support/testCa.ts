@@ -32,12 +32,15 @@ export class TestCa {
         return new TestCa(dir);
     }
 
-    /** Signs a CSR for 30 days, or, with `expired`, for January 2020. */
-    async sign(csrPem: string, opts: { expired?: boolean } = {}): Promise<string> {
+    /**
+     * Signs a CSR for 30 days, or, with `expired`, for January 2020; `ext` replaces the leaf
+     * extensions (serverAuth and clientAuth, not a CA), e.g. to sign a leaf that claims to be a CA.
+     */
+    async sign(csrPem: string, opts: { expired?: boolean; ext?: string } = {}): Promise<string> {
         const p = (f: string) => path.join(this.dir, f);
         const n = this.serial++;
         fs.writeFileSync(p(`leaf${n}.csr`), csrPem);
-        const ext = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n";
+        const ext = opts.ext ?? "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n";
         if (opts.expired) {
             // `openssl x509` (3.0) cannot set dates in the past; `openssl ca` can.
             fs.writeFileSync(p("index.txt"), "");

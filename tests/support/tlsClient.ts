@@ -7,6 +7,8 @@ export interface PingOptions {
     servername: string;
     cert?: string;
     key?: string;
+    /** Sent as AUTH before anything else (the default user is off). */
+    auth?: { user: string; pass: string };
 }
 
 /** Opens a verified TLS connection to Redis on loopback and returns the socket once it is secure. */
@@ -50,14 +52,25 @@ export function command(socket: net.Socket, line: string): Promise<string> {
     });
 }
 
-/** Connects, sends PING and returns the reply, closing the connection. */
-export async function ping(o: PingOptions): Promise<string> {
+/** Connects (authenticating when `o.auth` is given), sends each line and returns the first line of each reply. */
+export async function commands(o: PingOptions, lines: string[]): Promise<string[]> {
     const socket = await connectTls(o);
     try {
-        return await command(socket, "PING");
+        if (o.auth !== undefined) {
+            const ok = await command(socket, `AUTH ${o.auth.user} ${o.auth.pass}`);
+            if (ok !== "+OK") throw new Error(`AUTH as ${o.auth.user}: ${ok}`);
+        }
+        const replies: string[] = [];
+        for (const line of lines) replies.push(await command(socket, line));
+        return replies;
     } finally {
         socket.destroy();
     }
+}
+
+/** Connects, sends PING and returns the reply, closing the connection. */
+export async function ping(o: PingOptions): Promise<string> {
+    return (await commands(o, ["PING"]))[0];
 }
 
 /** The serial of the certificate the server presents, as upper-case hex. */
