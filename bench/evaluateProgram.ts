@@ -4,14 +4,16 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { recordResources, settle, valueOf } from "../tests/support/mocks";
 
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench";
+
 async function main(hosts: number): Promise<void> {
     const recorded = recordResources();
     pulumi.runtime.setAllConfig(
         {
             "redis-tls:hosts": JSON.stringify(
-                Array.from({ length: hosts }, (_, i) => ({ name: `r${i}`, address: `10.1.${i >> 8}.${i & 255}`, dnsNames: [`redis-${i}.internal`] })),
+                Array.from({ length: hosts }, (_, i) => ({ name: `r${i}`, address: `10.1.${i >> 8}.${i & 255}`, hostKey: HOST_KEY, dnsNames: [`redis-${i}.internal`] })),
             ),
-            "redis-tls:clients": JSON.stringify([{ name: "app", address: "10.2.0.1" }]),
+            "redis-tls:clients": JSON.stringify([{ name: "app", address: "10.2.0.1", hostKey: HOST_KEY }]),
             "redis-tls:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nYmVuY2g=\n-----END OPENSSH PRIVATE KEY-----\n",
         },
         ["redis-tls:sshPrivateKey"],

@@ -9,6 +9,7 @@ import Redis from "ioredis";
 import { startPebble } from "../tests/acme";
 import { runProgram } from "../tests/harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost } from "../tests/hosts";
+import { clientCertFromRun } from "../tests/support/clientCert";
 
 const ROTATIONS = Number(process.env.ROTATIONS ?? 5);
 const CLIENTS = 4;
@@ -31,10 +32,10 @@ async function sh(host: TestHost, command: string): Promise<string> {
 }
 
 /** Runs CLIENTS sequential PING loops until `rotate` finishes; counts failures and times each request. */
-async function underLoad(host: TestHost, tls: object, mode: string, rotate: () => Promise<number>): Promise<Result> {
+async function underLoad(host: TestHost, login: object, mode: string, rotate: () => Promise<number>): Promise<Result> {
     // No offline queue and no retries: a request that cannot be served fails and is counted.
     const clients = Array.from({ length: CLIENTS }, () => {
-        const c = new Redis({ host: host.address, port: 6379, tls: { ...tls }, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 20 });
+        const c = new Redis({ host: host.address, port: 6379, ...login, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 20 });
         c.on("error", () => undefined);
         return c;
     });
@@ -100,28 +101,27 @@ async function main(): Promise<void> {
         const up = await runProgram({
             program: path.join(__dirname, "..", "index.ts"),
             stateDir: path.join(work, "state"),
-            knownHostsFile: host.knownHostsFile,
+            remoteEnvironment: "setenv",
             secretKeys: ["redis-tls:sshPrivateKey"],
             config: {
-                "redis-tls:hosts": JSON.stringify([{ name: "bench1", address: host.address, dnsNames: [NAME] }]),
+                "redis-tls:hosts": JSON.stringify([{ name: "bench1", address: host.address, hostKey: host.hostKey, dnsNames: [NAME] }]),
                 "redis-tls:sshPrivateKey": host.privateKeyPem,
                 "redis-tls:acme": JSON.stringify({ directoryUrl: pebble.directoryUrl, email: "ops@example.test", rootCertPem: await pebble.rootPem(), serverCaPem: pebble.tlsCaPem, httpPort: 5002 }),
             },
         });
         if (!up.ok) throw new Error(up.error);
-        await sh(host, `LEGO_CA_CERTIFICATES=/etc/redis/tls/acme-server-ca.crt lego --server ${pebble.directoryUrl} --accept-tos --email c@example.test --http --http.port :5003 --domains client.test --key-type ec256 --path /root/client run 2>&1`);
-        const tls = {
-            ca: await pebble.rootPem(),
-            servername: NAME,
-            cert: await sh(host, "cat /root/client/certificates/client.test.crt"),
-            key: await sh(host, "cat /root/client/certificates/client.test.key"),
+        // A client certificate from the project's CA, and the admin's login: a certificate alone gets NOAUTH.
+        const login = {
+            username: "redis-tls-admin",
+            password: await sh(host, "cat /etc/redis-tls/admin.pass"),
+            tls: { ca: await pebble.rootPem(), servername: NAME, ...(await clientCertFromRun(up, host, "bench")) },
         };
         // Every start renews; the timer stays out of the way.
         await sh(host, `systemctl stop cert-renewer@redis-server.timer && mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nEnvironment=RENEW_AFTER_PERCENT=0\\n' > /etc/systemd/system/${UNIT}.d/zz-bench.conf && systemctl daemon-reload`);
-        const ours = await underLoad(host, tls, "redis-tls hot reload", rotator(host));
+        const ours = await underLoad(host, login, "redis-tls hot reload", rotator(host));
         // The seed's behaviour: the template's ExecStartPost, no override of it.
         await sh(host, `sed -i '/^ExecStartPost/d' /etc/systemd/system/${UNIT}.d/override.conf && systemctl daemon-reload`);
-        const seed = await underLoad(host, tls, "template restart (seed)", rotator(host));
+        const seed = await underLoad(host, login, "template restart (seed)", rotator(host));
 
         console.log(`${CLIENTS} clients sending PING back to back over TLS; ${ROTATIONS} rotations each`);
         console.log("mode                       rotations  requests  failed  p99 (ms)  worst (ms)");

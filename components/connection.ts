@@ -52,7 +52,11 @@ export function toCommandConnection(c: SshConnectionArgs, resource?: pulumi.Reso
         port: c.port ?? DEFAULT_SSH_PORT,
         user: c.user ?? DEFAULT_SSH_USER,
         privateKey: pulumi.secret(c.privateKey),
-        hostKey: c.hostKey === undefined ? undefined : checked("connection", c.hostKey, (k) => [checkHostKey("connection.hostKey", k)]).apply((k) => k.trim()),
+        // A plain key was checked at preview; an Output is checked when it resolves.
+        hostKey:
+            typeof c.hostKey === "string" || c.hostKey === undefined
+                ? c.hostKey?.trim()
+                : checked("connection", c.hostKey, (k) => [checkHostKey("connection.hostKey", k)]).apply((k) => k.trim()),
     };
 }
 

@@ -289,20 +289,119 @@ describe("harness: command:remote:* over ssh to a loopback sshd", () => {
     const otherKey = sshd.clientKey.publicKeyOpenssh.trim();
     const r = await remote({ create: "true", hostKey: otherKey }, { knownHostsFile: undefined });
     assert.strictEqual(r.ok, false);
-    assert.match(r.error ?? "", /Host key verification failed/);
+    // As the provider: x/crypto/ssh's error, after its dial retries.
+    assert.match(r.error ?? "", /after 10 failed attempts: ssh: handshake failed: ssh: host key mismatch/);
     ok(await remote({ create: "true", hostKey: sshd.hostKey }, { knownHostsFile: undefined }));
   });
 
-  it("with remoteEnvironment setenv, environment arrives only where sshd's AcceptEnv allows, as with the provider", async () => {
+  it("with remoteEnvironment setenv, a variable sshd's AcceptEnv refuses fails the command, as the provider's Setenv does", async () => {
     const create = `printf '[%s][%s]' "$TOKEN" "$PLAIN"`;
-    const dropped = ok(await remote({ create, token: "T" }, { remoteEnvironment: "setenv" }));
-    assert.strictEqual(dropped.outputs.stdout, "[][]");
-    const accepting = await startSshd({ acceptEnv: ["TOKEN"] });
+    const refused = await remote({ create, token: "T" }, { remoteEnvironment: "setenv" });
+    assert.strictEqual(refused.ok, false);
+    assert.match(refused.error ?? "", /could not set environment variable "(TOKEN|PLAIN)": ssh: setenv failed/);
+    const accepting = await startSshd({ acceptEnv: ["TOKEN", "PLAIN"] });
     try {
       const passed = ok(await remote({ create, token: "T" }, { remoteEnvironment: "setenv" }, accepting));
-      assert.strictEqual(passed.outputs.stdout, "[T][]");
+      assert.strictEqual(passed.outputs.stdout, "[T][plain value]");
     } finally {
       await accepting.stop();
     }
+  });
+});
+
+describe("harness: the engine's lifecycle (updates, replacements, deletes, resource options)", () => {
+  const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim().split("\n") : []);
+  let stateDir: string;
+  let log: string;
+  const up = (o: Record<string, string>) => run("lifecycle.ts", { stateDir, config: cfg({ log, ...o }) });
+  beforeEach(() => {
+    stateDir = tmp();
+    log = path.join(tmp(), "log");
+  });
+
+  it("deletes a removed resource at the end of the run, with its old stdin and its last stdout", async () => {
+    ok(await up({ names: '["a","b"]' }));
+    const second = ok(await up({ names: '["a"]', stdin: "v2" }));
+    assert.deepStrictEqual(lines(log), ["create a v1", "create b v1", "create a v2", "delete b v1 after [create b v1]"]);
+    assert.deepStrictEqual(second.resources.filter((r) => r.step === "delete").map((r) => [r.name, r.performed]), [["b", true]]);
+    assert.deepStrictEqual(performed(ok(await up({ names: '["a"]', stdin: "v2" }))), []);
+  });
+
+  it("a renamed or re-parented resource is created anew before the old one's delete runs", async () => {
+    ok(await up({ names: '["a"]' }));
+    ok(await up({ names: '["c"]' }));
+    ok(await up({ names: '["c"]', group: "g1" }));
+    assert.deepStrictEqual(lines(log), ["create a v1", "create c v1", "delete a v1 after [create a v1]", "create c v1", "delete c v1 after [create c v1]"]);
+  });
+
+  it("a trigger change replaces: the new resource is created, then the old one deleted with its old inputs", async () => {
+    ok(await up({ names: '["a"]' }));
+    const replaced = ok(await up({ names: '["a"]', trigger: "2", stdin: "v2" }));
+    assert.deepStrictEqual(lines(log), ["create a v1", "create a v2", "delete a v1 after [create a v1]"]);
+    assert.deepStrictEqual(replaced.resources.map((r) => `${r.name}:${r.step}`), ["a:replace", "a:delete"]);
+  });
+
+  it("retainOnDelete: a removed resource leaves state without its delete; ignoreChanges: no step at all", async () => {
+    ok(await up({ names: '["a","b"]' }));
+    const ignored = ok(await up({ names: '["a","b"]', stdin: "v2", trigger: "2", ignore: "true", retain: "true" }));
+    assert.deepStrictEqual(performed(ignored), []);
+    ok(await up({ names: '["a"]', ignore: "true", retain: "true" }));
+    assert.deepStrictEqual(lines(log), ["create a v1", "create b v1"]);
+    assert.equal(JSON.stringify(JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8")).resources).includes("::b\""), false);
+  });
+
+  it("a failed delete fails the run and is tried again on the next one", async () => {
+    ok(await up({ names: '["a","b"]' }));
+    try {
+      // The tests run as root, who ignores modes: a directory in the log's place makes the delete fail.
+      fs.renameSync(log, `${log}.keep`);
+      fs.mkdirSync(log);
+      const failed = await up({ names: '["a"]' });
+      assert.strictEqual(failed.ok, false);
+      assert.match(failed.error ?? "", /command:local:Command b \(delete\): exit status 2: running "echo/);
+      fs.rmdirSync(log);
+      fs.renameSync(`${log}.keep`, log);
+      const retried = ok(await up({ names: '["a"]' }));
+      assert.deepStrictEqual(retried.resources.filter((r) => r.performed).map((r) => `${r.name}:${r.step}`), ["b:delete"]);
+    } finally {
+      if (fs.existsSync(`${log}.keep`)) fs.renameSync(`${log}.keep`, `${log}.restored`);
+    }
+  });
+});
+
+describe("harness: LocallySignedCert re-signs only when the stored CSR is strict PEM, as terraform-provider-tls", () => {
+  const newCsr = (name: string): string =>
+    execFileSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null", "-subj", `/CN=${name}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const serial = (r: RunResult): string => new crypto.X509Certificate(String(r.outputs.certPem)).serialNumber;
+
+  it("a CSR printed after a banner or with CRLF updates in place and keeps the old certificate; a strict one is replaced", async () => {
+    const stateDir = tmp();
+    const sign = (csr: string) => run("csr.ts", { stateDir, config: cfg({ csr }) });
+    const first = ok(await sign(`Welcome to redis-1\n${newCsr("one")}`));
+    const kept = ok(await sign(newCsr("two").replace(/\n/g, "\r\n")));
+    assert.strictEqual(serial(kept), serial(first), "the stored CSR had a banner: updated in place, old certificate kept");
+    const keptAgain = ok(await sign(newCsr("three")));
+    assert.strictEqual(serial(keptAgain), serial(first), "the stored CSR had CRLF line ends: updated in place again");
+    const replaced = ok(await sign(newCsr("four")));
+    assert.notStrictEqual(serial(replaced), serial(first), "the stored CSR was strict PEM: re-signed");
+    assert.match(String(replaced.outputs.certPem), /BEGIN CERTIFICATE/);
+    assert.strictEqual(new crypto.X509Certificate(String(replaced.outputs.certPem)).subject, "CN=four");
+  });
+});
+
+describe("harness: secrets and clock as the engine and the provider have them", () => {
+  it("a secret create or stdin does not make a command's stdout secret; the program's additionalSecretOutputs does", async () => {
+    const r = ok(await run("local.ts", { stateDir: tmp(), config: cfg({ create: "cat", stdin: "S" }), secretKeys: ["redis-tls:stdin"] }));
+    const cmd = resource(r, "w-cmd");
+    assert.ok(cmd.secretOutputs.includes("stdin"));
+    assert.ok(!cmd.secretOutputs.includes("stdout"));
+    const asked = ok(await run("local.ts", { stateDir: tmp(), config: cfg({ create: "cat", stdin: "S", secretStdout: "true" }) }));
+    assert.ok(resource(asked, "w-cmd").secretOutputs.includes("stdout"));
+    assert.ok(asked.secretOutputs.includes("stdout"));
+  });
+
+  it("moves the program's clock by clockOffsetMs", async () => {
+    const r = ok(await run("local.ts", { stateDir: tmp(), config: cfg({ create: "true" }), clockOffsetMs: 10 * 86_400_000 }));
+    assert.ok(Math.abs(Number(r.outputs.now) - (Date.now() + 10 * 86_400_000)) < 60_000);
   });
 });

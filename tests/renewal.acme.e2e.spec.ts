@@ -6,6 +6,7 @@ import Redis from "ioredis";
 import { Pebble, startPebble } from "./acme";
 import { runProgram, RunResult } from "./harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost, TestHosts } from "./hosts";
+import { clientCertFromRun } from "./support/clientCert";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
 const NAME = "acme1.test";
@@ -23,6 +24,7 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
     let pebble: Pebble;
     let work: string;
     let deployed: RunResult;
+    let config: (name: string) => Record<string, string>;
 
     const sh = async (command: string, stdin?: string) => {
         const r = await host.exec(command, { stdin, timeoutMs: 120_000 });
@@ -35,7 +37,7 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
         const chain = await sh(`openssl s_client -connect 127.0.0.1:6379 -servername ${NAME} -showcerts </dev/null 2>/dev/null | sed -n '/BEGIN/,/END/p'`);
         const serial = await sh("openssl x509 -noout -serial", chain);
         await sh("cat > /tmp/served.pem", chain);
-        const verify = await host.exec("openssl verify -CAfile /etc/redis/tls/acme-root.crt -untrusted /tmp/served.pem /tmp/served.pem");
+        const verify = await host.exec("openssl verify -CAfile /etc/redis-tls/acme-root.crt -untrusted /tmp/served.pem /tmp/served.pem");
         return { serial, valid: verify.code === 0, verify: verify.stdout + verify.stderr };
     };
     const renewNow = () => host.exec(`systemctl start ${UNIT}`, { timeoutMs: 120_000 });
@@ -53,29 +55,26 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
         host = fixture.hosts[0];
         work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-acme-"));
         pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble"), certificateValiditySeconds: LIFETIME_S });
-        deployed = await runProgram({
-            program: PROGRAM,
-            stateDir: path.join(work, "state"),
-            knownHostsFile: host.knownHostsFile,
-            remoteEnvironment: "setenv",
-            secretKeys: ["redis-tls:sshPrivateKey"],
-            config: {
-                "redis-tls:hosts": JSON.stringify([{ name: "acme1", address: host.address, dnsNames: [NAME] }]),
-                "redis-tls:sshPrivateKey": host.privateKeyPem,
-                "redis-tls:acme": JSON.stringify({
-                    directoryUrl: pebble.directoryUrl,
-                    email: "ops@example.test",
-                    rootCertPem: await pebble.rootPem(),
-                    serverCaPem: pebble.tlsCaPem,
-                    httpPort: 5002,
-                }),
-            },
+        const acme = JSON.stringify({
+            directoryUrl: pebble.directoryUrl,
+            email: "ops@example.test",
+            rootCertPem: await pebble.rootPem(),
+            serverCaPem: pebble.tlsCaPem,
+            httpPort: 5002,
         });
+        config = (name) => ({
+            "redis-tls:hosts": JSON.stringify([{ name, address: host.address, hostKey: host.hostKey, dnsNames: [NAME] }]),
+            "redis-tls:sshPrivateKey": host.privateKeyPem,
+            "redis-tls:acme": acme,
+        });
+        deployed = await up("acme1");
         assert.ok(deployed.ok, deployed.error);
     });
+    const up = (name: string) =>
+        runProgram({ program: PROGRAM, stateDir: path.join(work, "state"), remoteEnvironment: "setenv", secretKeys: ["redis-tls:sshPrivateKey"], config: config(name) });
     /** The renewer's install step as the provider would run it again, or its delete on destroy. */
-    const renewerStep = (step: "create" | "delete") =>
-        String(deployed.resources.find((r) => r.name === "redis-acme1-renewer-install")!.inputs[step]);
+    const renewerStep = (step: "create" | "delete", run = deployed, name = "acme1") =>
+        String(run.resources.find((r) => r.name === `redis-${name}-renewer-install`)!.inputs[step]);
 
     after(async () => {
         await pebble?.stop();
@@ -104,21 +103,16 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
     });
 
     it("made to fire by a timer drop-in, renews: new serial, same PID, an open client connection keeps answering", async () => {
-        // A client certificate from the same directory, so the connection passes tls-auth-clients yes.
-        await sh(
-            `LEGO_CA_CERTIFICATES=/etc/redis/tls/acme-server-ca.crt lego --server ${pebble.directoryUrl} --accept-tos --email c@example.test --http --http.port :5003 --domains client.test --key-type ec256 --path /root/client run 2>&1`,
-        );
+        // A client certificate from the project's CA (Redis trusts it, never the ACME CA, for clients).
+        const clientCert = await clientCertFromRun(deployed, host, "app");
         const client = new Redis({
             host: host.address,
             port: 6379,
             lazyConnect: true,
             maxRetriesPerRequest: 0,
-            tls: {
-                ca: await pebble.rootPem(),
-                servername: NAME,
-                cert: await sh("cat /root/client/certificates/client.test.crt"),
-                key: await sh("cat /root/client/certificates/client.test.key"),
-            },
+            username: "redis-tls-admin",
+            password: await sh("cat /etc/redis-tls/admin.pass"),
+            tls: { ca: await pebble.rootPem(), servername: NAME, ...clientCert },
         });
         try {
             await client.connect();
@@ -156,14 +150,14 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$c.key"`,
             /no key on this host matches/,
         ],
-        ["a certificate file cut off after the leaf", `sed -i '/END CERTIFICATE/q' "$c.crt"`, /unable to get local issuer certificate/],
+        ["a certificate file cut off after the leaf", `sed -i '/END CERTIFICATE/q' "$c.crt"`, /certificate 1 of the chain is not signed by the next one/],
         [
             "a certificate for the wrong name",
             `args=(); for a in "$@"; do [ "$a" = renew ] && break; args+=("\${a/${NAME}/other.test}"); done
 /usr/bin/lego "\${args[@]}" run >/dev/null 2>&1
 cp "\${c%/*}/other.test.crt" "$c.crt"
 cp "\${c%/*}/other.test.key" "$c.key"`,
-            /the certificate does not name acme1\.test/,
+            /the certificate does not name acme1\.test in its SANs/,
         ],
     ];
     for (const [fault, damage, reason] of faults) {
@@ -206,6 +200,27 @@ cp "\${c%/*}/other.test.key" "$c.key"`,
         assert.equal(await pid(), pidBefore);
     });
 
+    it("renaming the host keeps the renewer: the new resource installs it before the old one's delete, which leaves it", async () => {
+        const renamed = await up("acme1b");
+        assert.ok(renamed.ok, renamed.error);
+        assert.deepEqual(renamed.resources.filter((r) => r.step === "delete" && r.performed).map((r) => r.name), ["redis-acme1-renewer-install"]);
+        assert.match(renamed.log, /\[redis-acme1-renewer-install\] cert-renewer@redis-server kept: another resource still installs it/);
+        assert.equal(await sh(`systemctl is-enabled ${TIMER}`), "enabled");
+        assert.equal(await sh(`systemctl is-active ${TIMER}`), "active");
+        assert.equal((await served()).valid, true);
+        deployed = renamed;
+    });
+
+    it("after a reboot Redis serves TLS again and the renewal timer is still enabled", async () => {
+        const before = await served();
+        await host.reboot();
+        assert.equal(await sh("systemctl is-active redis-server"), "active");
+        assert.equal(await sh(`systemctl is-enabled ${TIMER}`), "enabled");
+        assert.equal(await sh(`systemctl is-active ${TIMER}`), "active");
+        const after = await served();
+        assert.deepEqual([after.serial, after.valid], [before.serial, true]);
+    });
+
     it("the CA unreachable: the unit fails visibly and Redis keeps serving the valid certificate", async () => {
         assert.equal((await renewNow()).code, 0);
         const before = await served();
@@ -218,11 +233,11 @@ cp "\${c%/*}/other.test.key" "$c.key"`,
         assert.deepEqual([after.serial, after.valid], [before.serial, true]);
     });
 
-    it("pulumi destroy's delete step removes the timer, the units and the helpers", async () => {
-        await sh(renewerStep("delete"));
+    it("pulumi destroy's delete step (of its last owner) removes the timer, the units and the helpers", async () => {
+        assert.match(await sh(renewerStep("delete", deployed, "acme1b")), /cert-renewer@redis-server removed/);
         assert.doesNotMatch(await sh("systemctl list-timers --all --no-pager"), /cert-renewer/);
         assert.equal(await sh("ls /etc/systemd/system | grep -c cert-renewer || true"), "0");
-        assert.equal(await sh("ls /usr/local/libexec/redis-tls"), "");
+        assert.equal(await sh("ls /usr/local/libexec/redis-tls | grep -v '^redis-conf-' || true"), "");
         assert.equal(await sh("systemctl is-active redis-server"), "active");
     });
 });

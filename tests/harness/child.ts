@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 import { RealMocks } from "./realMocks";
 import type { ChildRequest, RunResult } from "./runProgram";
 
@@ -18,13 +19,40 @@ async function main(): Promise<boolean> {
   const mocks = new RealMocks(req);
   pulumi.runtime.setMocks(mocks, "redis-tls", "test", req.preview);
   pulumi.runtime.setAllConfig(req.config, req.secretKeys);
+  const monitor = getMonitor() as any;
+  // The engine's URNs carry the whole chain of parent types; the mock monitor keeps only the last.
+  monitor.newUrn = (parent: string, type: string, name: string) =>
+    `urn:pulumi:test::redis-tls::${parent ? `${parent.split("::")[2]}$` : ""}${type}::${name}`;
+  // The mock monitor hands mocks no resource options; the engine acts on them, so the harness does.
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (r: any, callback: unknown) => {
+    mocks.nextOptions({
+      urn: monitor.newUrn(r.getParent(), r.getType(), r.getName()),
+      retainOnDelete: r.hasRetainondelete() ? r.getRetainondelete() : false,
+      ignoreChanges: r.getIgnorechangesList(),
+      replaceOnChanges: r.getReplaceonchangesList(),
+      additionalSecretOutputs: r.getAdditionalsecretoutputsList(),
+      deleteBeforeReplace: r.getDeletebeforereplace(),
+      aliases: r.getAliasesList().length + r.getAliasurnsList().length,
+    });
+    return register(r, callback);
+  };
 
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
   const run = async (): Promise<true> => {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      let exported = require(path.resolve(req.program));
+      // The program's clock is moved while its module body runs (components read it as they are
+      // constructed); the effects keep the real time, as the hosts and the providers have it.
+      const realNow = Date.now;
+      if (req.clockOffsetMs) Date.now = () => realNow() + req.clockOffsetMs!;
+      let exported: any;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        exported = require(path.resolve(req.program));
+      } finally {
+        Date.now = realNow;
+      }
       // Pulumi also accepts a program whose export is an (async) function returning the outputs.
       if (typeof exported === "function") exported = await exported();
       else if (typeof exported?.default === "function") exported = await exported.default();
@@ -52,7 +80,8 @@ async function main(): Promise<boolean> {
   const extra = [...new Set(errors)].filter((e) => !failures.some((f) => e.includes(f)));
   const all = [...mocks.errors, ...extra];
   if (!settled && all.length === 0) all.push("the program ended with resource registrations that never settled (Pulumi reports leaked promises)");
-  mocks.finish(all.length === 0);
+  await mocks.finish(all.length === 0);
+  all.push(...mocks.errors.filter((e) => !all.includes(e)));
   const result: RunResult = {
     ok: all.length === 0, error: all.length ? all.join("\n") : undefined,
     outputs, secretOutputs, resources: mocks.resources, log: mocks.log,

@@ -12,6 +12,8 @@ export interface Output {
   stderr: string;
   /** stdout and stderr interleaved, as the provider puts them in its errors. */
   combined: string;
+  /** Set when ssh never reached the command: the provider's dial error, after its retries. */
+  dialError?: string;
 }
 
 export interface Connection {
@@ -67,7 +69,21 @@ export async function runLocal(
 // evaluates the script with the rest of the stream as its stdin. So exported
 // secrets travel inside the ssh channel, never on a command line.
 const WRAPPER = 'IFS= read -r n && s=$(dd bs=1 count="$n" 2>/dev/null) && eval "$s"';
-const DIAL_ERROR = /Connection refused|Connection timed out|Connection reset|No route to host|kex_exchange_identification|Connection closed by/;
+// How OpenSSH reports what x/crypto/ssh's Dial returns as an error (which the provider retries).
+function dialFailure(r: Output, host: string, port: number): string | undefined {
+  if (r.code !== 255) return undefined;
+  const tcp = `dial tcp ${host}:${port}`;
+  const cases: Array<[RegExp, string]> = [
+    [/Connection refused/, `${tcp}: connect: connection refused`],
+    [/No route to host/, `${tcp}: connect: no route to host`],
+    [/Network is unreachable/, `${tcp}: connect: network is unreachable`],
+    [/Connection timed out|Operation timed out/, `${tcp}: i/o timeout`],
+    [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|no matching host key type/, "ssh: handshake failed: ssh: host key mismatch"],
+    [/Permission denied \(/, "ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"],
+    [/kex_exchange_identification|Connection closed by|Connection reset/, "ssh: handshake failed: EOF"],
+  ];
+  return cases.find(([re]) => re.test(r.stderr))?.[1];
+}
 
 export interface SshOptions {
   knownHostsFile?: string;
@@ -88,7 +104,12 @@ export async function ssh(conn: Connection, script: string, stdin: Buffer | unde
     let known = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
     const hostsFile = conn.hostKey ? path.join(dir, "known_hosts") : opts.knownHostsFile;
     if (conn.hostKey) fs.writeFileSync(hostsFile!, `${port === 22 ? conn.host : `[${conn.host}]:${port}`} ${conn.hostKey.trim()}\n`);
-    if (hostsFile) known = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${hostsFile}`];
+    if (hostsFile) known = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${hostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null"];
+    // The provider pins the host key's own algorithm (HostKeyAlgorithms = [key.Type()]).
+    if (conn.hostKey) {
+      const type = conn.hostKey.trim().split(/\s+/)[0];
+      known.push("-o", `HostKeyAlgorithms=${type === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256" : type}`);
+    }
     const args = [
       "-F", "/dev/null", "-T", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
       "-o", "LogLevel=ERROR", "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`, ...known,
@@ -99,12 +120,17 @@ export async function ssh(conn: Connection, script: string, stdin: Buffer | unde
     const env = { ...process.env, ...opts.setenv };
     const body = Buffer.from(script);
     const input = Buffer.concat([Buffer.from(`${body.length}\n`), body, stdin ?? Buffer.alloc(0)]);
-    // The provider redials up to dialErrorLimit times before giving up.
+    // The provider dials up to dialErrorLimit + 1 times, backing off from 100 ms by 1.5x up to 5 s,
+    // and then fails with "after N failed attempts: <the dial error>".
     const limit = conn.dialErrorLimit ?? 10;
-    for (let attempt = 1; ; attempt++) {
+    let delay = 100;
+    for (let attempt = 0; ; attempt++) {
       const r = await spawnCollect("ssh", args, { stdin: input, env });
-      if (r.code !== 255 || !DIAL_ERROR.test(r.stderr) || (limit >= 0 && attempt >= limit)) return r;
-      await new Promise((res) => setTimeout(res, 1000));
+      const dial = dialFailure(r, conn.host, port);
+      if (dial === undefined) return r;
+      if (limit >= 0 && attempt + 1 > limit) return { ...r, dialError: `after ${attempt} failed attempts: ${dial}` };
+      await new Promise((res) => setTimeout(res, delay));
+      delay = Math.min(delay * 1.5, 5000);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -131,9 +157,17 @@ export async function runRemote(
   }
   const setenv = opts.remoteEnvironment === "setenv";
   const exported = setenv ? [] : Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(String(v))}\n`);
+  // The provider's Setenv asks for a reply and fails the command when sshd refuses a name of
+  // `environment` (PULUMI_COMMAND_* refused is only a warning): check what arrived before running.
+  const required = setenv ? Object.keys(inputs.environment ?? {}) : [];
+  const arrived = required.map((k) => `printenv ${k} > /dev/null || { echo "${SETENV_FAILED} ${k}" >&2; exit 254; }\n`).join("");
   const stdin = inputs.stdin ? Buffer.from(inputs.stdin) : undefined;
-  return ssh(inputs.connection, exported.join("") + command, stdin, { knownHostsFile: opts.knownHostsFile, setenv: setenv ? env : undefined });
+  const r = await ssh(inputs.connection, arrived + exported.join("") + command, stdin, { knownHostsFile: opts.knownHostsFile, setenv: setenv ? env : undefined });
+  const refused = r.code === 254 ? r.stderr.match(new RegExp(`^${SETENV_FAILED} (\\w+)$`, "m"))?.[1] : undefined;
+  return refused === undefined ? r : { ...r, dialError: `could not set environment variable "${refused}": ssh: setenv failed` };
 }
+
+const SETENV_FAILED = "harness-setenv-refused";
 
 export type Source = { kind: "text"; text: string } | { kind: "path"; path: string };
 

@@ -5,13 +5,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as exec from "./exec";
+import { plan } from "./plan";
 import * as tls from "./tls";
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
-// The SDKs send these as additionalSecretOutputs, which the mock monitor drops;
-// the engine would apply them, so the harness does.
+// The providers' schemas mark these outputs secret; the engine applies them.
 const SECRET_OUTPUTS: Record<string, string[]> = {
   "tls:index/privateKey:PrivateKey": ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"],
   "tls:index/selfSignedCert:SelfSignedCert": ["privateKeyPem"],
@@ -35,30 +35,50 @@ export interface RealMocksOptions {
   remoteEnvironment?: exec.RemoteEnvironment;
 }
 
+/** The resource options of a registration, which the mock monitor drops and the child process hands over (see child.ts). */
+export interface RegistrationOptions {
+  urn: string;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+  deleteBeforeReplace: boolean;
+  aliases: number;
+}
+
 export interface ResourceRecord {
   type: string;
   name: string;
+  urn: string;
   /** Inputs with secrets unwrapped and assets as {__asset|__archive, path|text, sha256}. */
   inputs: Plain;
   outputs: Plain;
   /** True when the effect ran (or failed) in this run; false when state was reused, in a preview, and for components. */
   performed: boolean;
+  /** "create", "update", "replace", "same", or "delete" (run at the end, for removed and replaced resources). */
+  step: string;
   secretInputs: string[];
   secretOutputs: string[];
   error?: string;
 }
 
 interface Stored {
+  type: string;
+  name: string;
   id?: string;
   inputs: Plain;
   outputs: Plain;
+  retainOnDelete?: boolean;
+  /** Creation order: deleting in reverse order deletes dependents before what they depend on. */
+  order: number;
 }
 
-interface Ctx {
-  type: string;
-  name: string;
-  inputs: Plain;
-  previous?: Stored;
+interface State {
+  version: 2;
+  counter: number;
+  resources: Record<string, Stored>;
+  /** Old versions of replaced resources (and removed ones) whose delete has not succeeded yet. */
+  pendingDeletes: Array<{ urn: string } & Stored>;
 }
 
 const isSecretValue = (v: unknown): v is { value: unknown } =>
@@ -108,7 +128,6 @@ async function normalise(v: unknown): Promise<any> {
   return out;
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 const uniqueHex = (prefix: string): string => prefix + crypto.randomBytes(4).toString("hex");
 
 export class RealMocks implements pulumi.runtime.Mocks {
@@ -116,10 +135,13 @@ export class RealMocks implements pulumi.runtime.Mocks {
   readonly errors: string[] = [];
   private readonly lines: string[] = [];
   private readonly seen = new Set<string>();
-  private readonly state: { version: 1; resources: Record<string, Stored> };
+  private readonly state: State;
+  private next?: RegistrationOptions;
 
   constructor(private readonly opts: RealMocksOptions) {
-    this.state = fs.existsSync(opts.stateFile) ? JSON.parse(fs.readFileSync(opts.stateFile, "utf8")) : { version: 1, resources: {} };
+    this.state = fs.existsSync(opts.stateFile)
+      ? JSON.parse(fs.readFileSync(opts.stateFile, "utf8"))
+      : { version: 2, counter: 0, resources: {}, pendingDeletes: [] };
   }
 
   /** Every command's stdout/stderr as Pulumi would show it (the `logging` input decides). */
@@ -127,18 +149,27 @@ export class RealMocks implements pulumi.runtime.Mocks {
     return this.lines.join("\n");
   }
 
+  /** The options of the registration whose newResource comes next (called synchronously before it). */
+  nextOptions(o: RegistrationOptions): void {
+    this.next = o;
+  }
+
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
     throw new Error(`the harness has no real effect for the function ${args.token}`);
   }
 
   async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+    const options = this.next;
+    this.next = undefined;
+    if (options === undefined) throw new Error(`the harness got no resource options for ${args.type} ${args.name}; run programs through runProgram`);
     const secretInputs = Object.keys(args.inputs).filter((k) => isSecretValue(args.inputs[k]));
     const record: ResourceRecord = {
-      type: args.type, name: args.name, inputs: await normalise(args.inputs), outputs: {}, performed: false, secretInputs, secretOutputs: [],
+      type: args.type, name: args.name, urn: options.urn, inputs: await normalise(args.inputs), outputs: {}, performed: false, step: "same",
+      secretInputs, secretOutputs: [],
     };
     this.resources.push(record);
     try {
-      return await this.register(args, record);
+      return await this.register(args, options, record);
     } catch (e) {
       record.error = (e as Error).message;
       this.errors.push(`${args.type} ${args.name}: ${record.error}`);
@@ -146,24 +177,52 @@ export class RealMocks implements pulumi.runtime.Mocks {
     }
   }
 
-  /** After a successful `up`, resources the program no longer declares leave the state (their delete is not run). */
-  finish(succeeded: boolean): void {
-    if (this.opts.preview || !succeeded) return;
-    for (const key of Object.keys(this.state.resources)) if (!this.seen.has(key)) delete this.state.resources[key];
+  /**
+   * At the end of a successful `up`, as the engine does: the old versions of replaced resources and
+   * the resources the program no longer declares are deleted, dependents first, with their old
+   * inputs; `retainOnDelete` ones only leave state. A failed delete fails the run and is retried next time.
+   */
+  async finish(succeeded: boolean): Promise<void> {
+    if (this.opts.preview) return;
+    if (succeeded) {
+      // A removed resource whose delete fails stays in state as it was; a replaced one stays pending.
+      const removed = Object.entries(this.state.resources).filter(([urn]) => !this.seen.has(urn)).map(([urn, stored]) => ({ urn, ...stored, removed: true }));
+      const queue = [...this.state.pendingDeletes.map((p) => ({ ...p, removed: false })), ...removed].sort((a, b) => b.order - a.order);
+      for (const old of queue) {
+        const record: ResourceRecord = {
+          type: old.type, name: old.name, urn: old.urn, inputs: old.inputs, outputs: old.outputs, performed: false, step: "delete",
+          secretInputs: [], secretOutputs: [],
+        };
+        this.resources.push(record);
+        try {
+          record.performed = !old.retainOnDelete && (await this.delete(old));
+          if (old.removed) delete this.state.resources[old.urn];
+          else this.state.pendingDeletes = this.state.pendingDeletes.filter((p) => !(p.urn === old.urn && p.order === old.order));
+          this.save();
+        } catch (e) {
+          record.error = (e as Error).message;
+          this.errors.push(`${old.type} ${old.name} (delete): ${record.error}`);
+          break;
+        }
+      }
+    }
     this.save();
   }
 
   private save(): void {
+    if (this.opts.preview) return;
     fs.mkdirSync(path.dirname(this.opts.stateFile), { recursive: true, mode: 0o700 });
     const tmp = `${this.opts.stateFile}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, this.opts.stateFile);
   }
 
-  private async register(args: pulumi.runtime.MockResourceArgs, record: ResourceRecord): Promise<pulumi.runtime.MockResourceResult> {
-    const key = `${args.type}::${args.name}`;
-    if (this.seen.has(key)) throw new Error(`the harness keys state by type and name, and ${key} was registered twice`);
+  private async register(args: pulumi.runtime.MockResourceArgs, options: RegistrationOptions, record: ResourceRecord): Promise<pulumi.runtime.MockResourceResult> {
+    const key = options.urn;
+    if (this.seen.has(key)) throw new Error(`duplicate resource URN ${key}`);
     this.seen.add(key);
+    if (options.aliases > 0) throw new Error(`the harness does not emulate aliases (${key})`);
+    if (options.deleteBeforeReplace) throw new Error(`the harness does not emulate deleteBeforeReplace (${key})`);
     if (!args.custom) {
       record.outputs = record.inputs;
       return { id: undefined, state: args.inputs };
@@ -171,38 +230,64 @@ export class RealMocks implements pulumi.runtime.Mocks {
     if (args.id) throw new Error(`the harness does not emulate reading or importing resources (${key}, id ${args.id})`);
     if (!(args.type in SECRET_OUTPUTS)) throw new Error(`the harness has no real effect for ${args.type}`);
 
-    const raw: Plain = unwrap(args.inputs);
     const previous = this.state.resources[key];
+    const raw: Plain = unwrap(args.inputs);
+    // ignoreChanges: the engine keeps the old value of each ignored property.
+    for (const k of options.ignoreChanges) {
+      if (k.includes(".") || k.includes("[")) throw new Error(`the harness emulates ignoreChanges on top-level properties only (${k})`);
+      if (previous !== undefined && k in previous.inputs) {
+        raw[k] = previous.inputs[k];
+        record.inputs[k] = previous.inputs[k];
+      }
+    }
     const renew = previous !== undefined && args.type.endsWith("Cert") && tls.dueForRenewal(previous.outputs);
+    const step = renew ? "replace" : plan(args.type, previous, record.inputs, options.replaceOnChanges);
+    record.step = previous === undefined ? "create" : step;
     let id: string | undefined;
     let outputs: Plain;
-    if (previous && same(previous.inputs, record.inputs) && !renew) {
+    if (step === "same") {
       // Unchanged: the engine neither calls the provider nor changes state.
-      id = previous.id;
-      outputs = { ...previous.outputs, ...raw };
+      id = previous!.id;
+      outputs = { ...previous!.outputs, ...raw };
     } else if (this.opts.preview) {
       // Preview of a create/update: computed outputs stay unknown.
       outputs = Object.fromEntries(Object.entries(raw).filter(([, v]) => !pulumi.containsUnknowns(v)));
     } else {
       record.performed = true;
-      const done = await this.perform({ type: args.type, name: args.name, inputs: record.inputs, previous }, raw);
-      id = done.id;
-      outputs = { ...raw, ...done.outputs };
-      this.state.resources[key] = { id, inputs: record.inputs, outputs: await normalise(outputs) };
+      if (step === "update" && !args.type.startsWith("command:")) {
+        // tls update: the new inputs go to state, the old certificate (and every computed output) stays.
+        id = previous!.id;
+        outputs = { ...previous!.outputs, ...raw };
+      } else {
+        const done = await this.perform(args.type, args.name, record.inputs, raw, step === "replace" ? undefined : previous);
+        id = done.id;
+        outputs = { ...raw, ...done.outputs };
+      }
+      if (step === "replace" && previous !== undefined) this.state.pendingDeletes.push({ urn: key, ...previous });
+      this.state.resources[key] = {
+        type: args.type, name: args.name, id, inputs: record.inputs, outputs: await normalise(outputs), retainOnDelete: options.retainOnDelete,
+        order: step === "replace" || previous === undefined ? ++this.state.counter : previous.order,
+      };
+      this.save();
+    }
+    if (step === "same" && previous !== undefined && previous.retainOnDelete !== options.retainOnDelete) {
+      // An options-only change reaches state without a provider call.
+      previous.retainOnDelete = options.retainOnDelete;
       this.save();
     }
 
-    const secret = new Set([...SECRET_OUTPUTS[args.type], ...record.secretInputs]);
-    // The command provider wires stdout/stderr to create/update only.
-    if (args.type.startsWith("command:") && (secret.has("create") || secret.has("update"))) ["stdout", "stderr"].forEach((k) => secret.add(k));
+    // The engine's rule: an output is secret when the schema says so, the program asked
+    // (additionalSecretOutputs), or the input of the same name was secret. Nothing else: a secret
+    // stdin or create does not make a command's stdout secret.
+    const secret = new Set([...SECRET_OUTPUTS[args.type], ...options.additionalSecretOutputs, ...record.secretInputs]);
     record.secretOutputs = Object.keys(outputs).filter((k) => secret.has(k));
     record.outputs = await normalise(outputs);
     const state = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, secret.has(k) ? { [SIG_KEY]: SECRET_SIG, value: v } : v]));
     return { id, state };
   }
 
-  private async perform(ctx: Ctx, raw: Plain): Promise<{ id: string; outputs: Plain }> {
-    switch (ctx.type) {
+  private async perform(type: string, name: string, inputs: Plain, raw: Plain, previous?: Stored): Promise<{ id: string; outputs: Plain }> {
+    switch (type) {
       case "tls:index/privateKey:PrivateKey":
         return tls.privateKey(raw);
       case "tls:index/selfSignedCert:SelfSignedCert":
@@ -212,25 +297,38 @@ export class RealMocks implements pulumi.runtime.Mocks {
       case "tls:index/locallySignedCert:LocallySignedCert":
         return tls.locallySignedCert(raw);
       case "command:remote:CopyToRemote":
-        return this.copy(ctx, raw);
+        return this.copy(name, inputs, raw, previous);
       default:
-        return this.command(ctx, raw);
+        return this.command(type, name, raw, previous);
     }
   }
 
-  private async command(ctx: Ctx, raw: Plain): Promise<{ id: string; outputs: Plain }> {
-    const local = ctx.type === "command:local:Command";
-    for (const k of ["assetPaths", "archivePaths"]) if (raw[k] !== undefined) throw new Error(`the harness does not emulate ${k}`);
-    const prev = ctx.previous;
-    // triggers (and, for remote, connection) are replaceOnChanges: a replace runs create, an update runs update ?? create.
-    const replace = !prev || !same(prev.inputs.triggers, ctx.inputs.triggers) || (!local && !same(prev.inputs.connection, ctx.inputs.connection));
-    const id = replace || !prev?.id ? uniqueHex(ctx.name) : prev.id;
-    const command: string | undefined = replace ? raw.create : raw.update ?? raw.create;
+  /** create on a create or replace, `update ?? create` on an update, with the previous output in the environment. */
+  private async command(type: string, name: string, raw: Plain, previous?: Stored): Promise<{ id: string; outputs: Plain }> {
+    const id = previous?.id ?? uniqueHex(name);
+    const command: string | undefined = previous === undefined ? raw.create : raw.update ?? raw.create;
     if (command === undefined) return { id, outputs: { stdout: "", stderr: "" } };
+    const r = await this.run(type, name, previous === undefined ? "create" : "update", command, raw, previous?.outputs);
+    return { id, outputs: { stdout: exec.trimOne(r.stdout), stderr: exec.trimOne(r.stderr) } };
+  }
+
+  /**
+   * The provider's Delete: the stored delete command, with the stored connection, environment and
+   * stdin; without one, no dial. tls resources and CopyToRemote have no Delete. Returns whether it ran.
+   */
+  private async delete(old: Stored): Promise<boolean> {
+    if (!old.type.startsWith("command:") || old.type === "command:remote:CopyToRemote" || old.inputs.delete === undefined) return false;
+    await this.run(old.type, old.name, "delete", old.inputs.delete, old.inputs, old.outputs);
+    return true;
+  }
+
+  private async run(type: string, name: string, verb: string, command: string, raw: Plain, previousOutputs?: Plain): Promise<exec.Output> {
+    const local = type === "command:local:Command";
+    for (const k of ["assetPaths", "archivePaths"]) if (raw[k] !== undefined) throw new Error(`the harness does not emulate ${k}`);
     const extraEnv: Record<string, string> = {};
-    if (!replace && raw.addPreviousOutputInEnv !== false) {
-      if (prev?.outputs.stdout) extraEnv.PULUMI_COMMAND_STDOUT = prev.outputs.stdout;
-      if (prev?.outputs.stderr) extraEnv.PULUMI_COMMAND_STDERR = prev.outputs.stderr;
+    if (previousOutputs !== undefined && raw.addPreviousOutputInEnv !== false) {
+      if (previousOutputs.stdout) extraEnv.PULUMI_COMMAND_STDOUT = previousOutputs.stdout;
+      if (previousOutputs.stderr) extraEnv.PULUMI_COMMAND_STDERR = previousOutputs.stderr;
     }
     const r = local
       ? await exec.runLocal(command, raw, extraEnv)
@@ -238,27 +336,32 @@ export class RealMocks implements pulumi.runtime.Mocks {
     const logging = raw.logging ?? "stdoutAndStderr";
     const show = (stream: string, text: string, label: string): void => {
       if (!text || (logging !== "stdoutAndStderr" && logging !== stream)) return;
-      for (const line of exec.trimOne(text).split("\n")) this.lines.push(`[${ctx.name}${label}] ${line}`);
+      for (const line of exec.trimOne(text).split("\n")) this.lines.push(`[${name}${label}] ${line}`);
     };
-    this.lines.push(`[${ctx.name}] ${ctx.type} ran ${replace ? "create" : "update"}${local ? "" : ` on ${raw.connection.host}`}: status ${r.code ?? r.signal}`);
+    this.lines.push(`[${name}] ${type} ran ${verb}${local ? "" : ` on ${raw.connection.host}`}: status ${r.code ?? r.signal}`);
     show("stdout", r.stdout, "");
     show("stderr", r.stderr, " stderr");
     if (r.code !== 0) {
       // The provider's errors: Go's ExitError text, the command, then all output.
-      const why = local ? (r.signal ? `signal: ${r.signal}` : `exit status ${r.code}`) : `Process exited with status ${r.code}`;
-      throw new Error(`${why}: running ${JSON.stringify(command)}:\n${r.combined}`);
+      const why = r.dialError ?? (local ? (r.signal ? `signal: ${r.signal}` : `exit status ${r.code}`) : `Process exited with status ${r.code}`);
+      throw new Error(r.dialError ? why : `${why}: running ${JSON.stringify(command)}:\n${r.combined}`);
     }
-    return { id, outputs: { stdout: exec.trimOne(r.stdout), stderr: exec.trimOne(r.stderr) } };
+    return r;
   }
 
-  private async copy(ctx: Ctx, raw: Plain): Promise<{ id: string; outputs: Plain }> {
-    const src = ctx.inputs.source as Plain;
+  private async copy(name: string, inputs: Plain, raw: Plain, previous?: Stored): Promise<{ id: string; outputs: Plain }> {
+    const id = previous?.id ?? uniqueHex("");
+    // The provider re-copies on update only when the content or the remote path changed.
+    if (previous !== undefined && JSON.stringify(previous.inputs.source) === JSON.stringify(inputs.source) && previous.inputs.remotePath === inputs.remotePath) {
+      return { id, outputs: {} };
+    }
+    const src = inputs.source as Plain;
     let source: exec.Source;
     if (src?.__asset === "text") source = { kind: "text", text: src.text };
     else if (src?.__asset === "file" || src?.__archive === "file") source = { kind: "path", path: src.path };
     else throw new Error("[source] must be a FileAsset, StringAsset or FileArchive");
     await exec.copyToRemote(raw.connection, source, raw.remotePath, this.opts.knownHostsFile);
-    this.lines.push(`[${ctx.name}] ${ctx.type} copied ${source.kind === "text" ? "text" : source.path} to ${raw.connection.host}:${raw.remotePath}`);
-    return { id: ctx.previous?.id ?? uniqueHex(""), outputs: {} };
+    this.lines.push(`[${name}] command:remote:CopyToRemote copied ${source.kind === "text" ? "text" : source.path} to ${raw.connection.host}:${raw.remotePath}`);
+    return { id, outputs: {} };
   }
 }

@@ -29,6 +29,8 @@ export interface RunOptions {
   cwd?: string;
   /** The run is killed after this long. @default 600000 */
   timeoutMs?: number;
+  /** Moves the program's clock (Date.now, while its module body runs) by this much, e.g. into the next renewal slot. @default 0 */
+  clockOffsetMs?: number;
 }
 
 export interface RunResult {
@@ -55,6 +57,7 @@ export interface ChildRequest {
   knownHostsFile?: string;
   remoteEnvironment?: RemoteEnvironment;
   resultFile: string;
+  clockOffsetMs?: number;
 }
 
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
@@ -66,7 +69,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const request: ChildRequest = {
       program, config: opts.config ?? {}, secretKeys: opts.secretKeys ?? [], preview: opts.preview ?? false,
       stateFile: path.join(path.resolve(opts.stateDir), "state.json"), knownHostsFile: opts.knownHostsFile,
-      remoteEnvironment: opts.remoteEnvironment, resultFile: path.join(tmp, "result.json"),
+      remoteEnvironment: opts.remoteEnvironment, resultFile: path.join(tmp, "result.json"), clockOffsetMs: opts.clockOffsetMs,
     };
     const requestFile = path.join(tmp, "request.json");
     fs.writeFileSync(requestFile, JSON.stringify(request), { mode: 0o600 });
