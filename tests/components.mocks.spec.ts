@@ -181,7 +181,7 @@ describe("component resource graphs (mocks)", () => {
         const owner = (s: string) => s.match(/owner='([0-9a-f]{16})'/)![1];
         assert.equal(owner(b.create), owner(b.delete), "the delete drops the owner the create recorded");
         assert.notEqual(owner(b.create), owner(byName(recorded, "renamed-b").inputs.create), "another resource is another owner");
-        assert.match(b.delete, /left=\$\(disown "\$1" "\$owner"\)/);
+        assert.match(b.delete, /if \[ "\$\(disown "\$1" "\$owner"\)" != last \]; then return 0; fi/);
     });
 
     it("re-issues on the first run of a new renewal slot: the CSR step's trigger changes", async () => {
@@ -231,8 +231,9 @@ describe("component resource graphs (mocks)", () => {
         // The renew script the timer runs is the one the first issuance ran.
         const script = issue.create.match(/<<'REDIS_TLS_RENEW'\n([\s\S]*?)\nREDIS_TLS_RENEW/)![1];
         assert.ok(renewer.create.includes(script));
-        const owner = (s: string) => s.match(/own 'renewer-redis-server' '([0-9a-f]{16})'/)?.[1] ?? s.match(/disown 'renewer-redis-server' '([0-9a-f]{16})'/)![1];
-        assert.equal(owner(renewer.create), owner(renewer.delete));
+        const owner = (s: string) => s.match(/record='\/var\/lib\/redis-tls\/placed\/([0-9a-f]{16})'/)![1];
+        assert.match(renewer.create, new RegExp(`own 'renewer-redis-server' '${owner(renewer.create)}'`));
+        assert.equal(owner(renewer.create), owner(renewer.delete), "the delete drops the owner the create recorded");
     });
 
     it("bad input throws before any resource is registered, naming the field", async () => {

@@ -1,12 +1,15 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Redis from "ioredis";
+import { asRoot, fingerprint, renderTrustInstallScript, renderTrustRemoveScript } from "../components";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { startHosts, TestHost, TestHosts } from "./hosts";
 import { clientCertFromRun } from "./support/clientCert";
+import { pems } from "./support/pems";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
 const SERVER_NAME = "redis1.test";
@@ -219,6 +222,37 @@ describe("the default program end to end on real hosts", function () {
         const removed = await up(config({ ...names, gone: null }));
         assert.ok(removed.ok, removed.error);
         assert.deepEqual(removed.resources.filter((r) => r.step === "delete").map((r) => [r.name, r.performed]), [["redis-ca-clients-client2", false]]);
+    });
+
+    it("no password or key made on a host appears in any resource input, output, the log or state", async () => {
+        const state = fs.readFileSync(path.join(stateDir, "state.json"), "utf8");
+        for (const file of ["admin.pass", "reload.pass", "live/redis.key"]) {
+            const secret = (await sh(server, `cat /etc/redis-tls/${file}`)).split("\n").find((l) => l.length > 40 && !l.startsWith("-----"))!;
+            assert.deepEqual(whereAppears(first, secret), [], file);
+            assert.equal(state.includes(secret), false, file);
+        }
+    });
+
+    it("trust anchors: another stack's CA is kept beside ours; its name taken by yet another CA, or a file someone else wrote, is refused", async () => {
+        const other = pems().root;
+        const ours = String(first.outputs.rootCertPem);
+        const anchor = (pem: string) => `redis-tls-${fingerprint(new X509Certificate(pem)).slice(0, 16)}`;
+        const script = (o: { anchorName: string; owner: string; appPath?: string }, remove = false) =>
+            asRoot((remove ? renderTrustRemoveScript : renderTrustInstallScript)({ osFamily: "auto", ...o }), "root");
+        await sh(client, script({ anchorName: anchor(other), owner: "2222222222222222" }), other);
+        const listed = await sh(client, "ls /etc/ssl/certs/");
+        assert.ok(listed.includes(`${anchor(ours)}.pem`) && listed.includes(`${anchor(other)}.pem`), listed);
+        const taken = await client.exec(script({ anchorName: anchor(ours), owner: "3333333333333333" }), { stdin: other });
+        assert.notEqual(taken.code, 0);
+        assert.match(taken.stderr, /holds what redis-tls did not put there for this resource; refusing to replace it/);
+        await sh(client, "mkdir -p /etc/someapp && echo 'not ours' > /etc/someapp/ca.pem");
+        const foreign = await client.exec(script({ anchorName: anchor(other), owner: "2222222222222222", appPath: "/etc/someapp/ca.pem" }), { stdin: other });
+        assert.notEqual(foreign.code, 0);
+        assert.equal(await sh(client, "cat /etc/someapp/ca.pem"), "not ours");
+        await sh(client, script({ anchorName: anchor(other), owner: "2222222222222222" }, true), other);
+        const after = await sh(client, "ls /etc/ssl/certs/");
+        assert.ok(after.includes(`${anchor(ours)}.pem`) && !after.includes(`${anchor(other)}.pem`), after);
+        assert.equal(await cli(true, "PING"), "PONG");
     });
 
     it("pulumi destroy's delete step takes the root out of the client's trust store", async () => {

@@ -62,6 +62,23 @@ describe("redis.conf ends in the redis-tls include with nothing overriding it (r
         assert.equal(fs.readFileSync(conf, "utf8"), `bind 127.0.0.1\nport 6379\n${include()}\n`);
     });
 
+    it("knows directives in any case and quoted, as Redis reads them", async () => {
+        writeConf(`port 6379\nUSER evil on >pw ~* +@all\n"user" evil2 on >pw ~* +@all\n'AclFile' /tmp/users.acl\n${include()}\n`);
+        assert.equal((await repair()).code, 0);
+        assert.equal(fs.readFileSync(conf, "utf8"), `port 6379\n${include()}\n`);
+    });
+
+    it("opens no include target that is not a regular file: a FIFO the redis user planted does not hang it", async () => {
+        const fifo = path.join(confDir, "fifo");
+        assert.equal((await asRedis(`mkfifo ${fifo}`)).code, 0);
+        writeConf(`port 6379\ninclude ${fifo}\n${include()}\n`);
+        const started = Date.now();
+        const r = await repair();
+        assert.deepEqual([r.code, r.stdout.trim()], [0, "redis.conf unchanged"]);
+        assert.ok(Date.now() - started < 4000);
+        fs.rmSync(fifo);
+    });
+
     it("appends the include when it is missing, and then changes nothing", async () => {
         writeConf("bind 127.0.0.1\nport 6379\n");
         assert.equal((await repair()).code, 0);

@@ -61,7 +61,7 @@ src="$lego_path/certificates/"${q(name)}
 usable() {
   [ -s "$src.crt" ] && [ -s "$src.key" ] || return 1
   [ "$(openssl x509 -in "$src.crt" -noout -pubkey)" = "$(openssl pkey -in "$src.key" -pubout)" ] || return 1
-${a.dnsNames.map((d) => `  openssl x509 -in "$src.crt" -noout -ext subjectAltName 2> /dev/null | grep -qiF ${q(`DNS:${d}`)} || return 1\n`).join("")}}
+${a.dnsNames.map((d) => `  [[ "$(openssl x509 -in "$src.crt" -noout -checkhost ${q(d)})" == *" does match"* ]] || return 1\n`).join("")}}
 if ! usable; then rm -f "$src.crt" "$src.key" "$src.issuer.crt" "$src.json"; fi
 if [ -s "$src.crt" ]; then
   if ! out=$(lego "\${lego_args[@]}" renew --days -1 --no-random-sleep --reuse-key 2>&1); then

@@ -36,8 +36,10 @@ ${shellLib("root_dir")}tls=${shellQuote(a.tlsDir)}
 root_dir "$tls" ${shellQuote(a.group)} 750
 root_dir "$tls/pending" root 700
 key="$tls/pending/redis.key"
-${pass ? "IFS= read -r pass\n" : ""}# A pending key that is already the live one was installed by a run that stopped before tidying up.
+${pass ? "IFS= read -r pass\n" : ""}# A pending key that is already live was installed; one that does not load (another pass phrase,
+# a broken file) is of no use. Either way a new one is made.
 if [ -s "$key.pub" ] && cmp -s "$key.pub" "$tls/live/redis.key.pub"; then rm -f "$key" "$key.pub"; fi
+if [ -s "$key" ] && ! ${pass ? `printf '%s\n' "$pass" | openssl pkey -passin stdin` : "openssl pkey"} -in "$key" -noout 2> /dev/null; then rm -f "$key" "$key.pub"; fi
 if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
   tmp=$(mktemp "$key.XXXXXX")
   ${pass ? `printf '%s\\n' "$pass" | ${genpkey} -aes-256-cbc -pass stdin -out "$tmp"` : `${genpkey} -out "$tmp"`}
@@ -91,7 +93,7 @@ sha256_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; 
 # install_tls DIR: verifies DIR/chain.pem against the pinned root and installs it as a new generation.
 # shellcheck disable=SC2034 # installed: read by the callers that reload
 install_tls() {
-  local w=$1 tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} n i f key new prev="" sans
+  local w=$1 tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} n i f key new prev="" off
   local -a names=(${names}) ips=(${ips})
   installed=no
   root_dir "$tls" "$group" 750
@@ -131,13 +133,25 @@ install_tls() {
   done
   for ((i = 1; i <= n; i++)); do cat "$w/c$i.pem"; done > "$w/leafchain.pem"
   openssl verify -purpose sslserver -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
-  if openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage 2> /dev/null | grep -q -e 'CA:TRUE' -e 'Certificate Sign'; then
+  # Output to a file, then grep: with pipefail, grep -q closing a pipe early could fail a check.
+  openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage > "$w/leaf.ext" 2> /dev/null
+  if grep -q -e 'CA:TRUE' -e 'Certificate Sign' "$w/leaf.ext"; then
     echo "the leaf is a CA certificate (CA:TRUE or keyCertSign); refusing it" >&2
     return 1
   fi
-  sans=$(openssl x509 -in "$w/c1.pem" -noout -ext subjectAltName 2> /dev/null | tail -n +2 | tr ',' '\\n' | sed 's/^ *//')
+  if [ \${#names[@]} -gt 0 ]; then
+    # -checkhost falls back to the subject CN when no DNS name is among the SANs, so there must be
+    # one, found by its ASN.1 tag (the SANs' text form can be forged by a URI holding ", DNS:").
+    openssl asn1parse -in "$w/c1.pem" > "$w/leaf.asn1"
+    off=$(awk '/:X509v3 Subject Alternative Name/ { found = 1; next } found && /OCTET STRING/ { sub(/:.*/, ""); print $1 + 0; exit }' "$w/leaf.asn1")
+    if [ -n "$off" ]; then openssl asn1parse -in "$w/c1.pem" -strparse "$off" > "$w/leaf.sans"; else : > "$w/leaf.sans"; fi
+    if ! grep -q 'd=1 .*prim: cont \\[ 2 \\]' "$w/leaf.sans"; then
+      echo "the certificate has no DNS name in its SANs; refusing it" >&2
+      return 1
+    fi
+  fi
   for f in "\${names[@]}"; do
-    if ! grep -qixF "DNS:$f" <<< "$sans"; then
+    if [[ "$(openssl x509 -in "$w/c1.pem" -noout -checkhost "$f")" != *" does match"* ]]; then
       echo "the certificate does not name $f in its SANs; refusing it" >&2
       return 1
     fi
@@ -182,7 +196,8 @@ install_tls() {
   mv -fT "$tls/live.new" "$tls/live"
   sync "$tls"
   installed=yes
-  if [ "$key" = "$tls/pending/redis.key" ]; then rm -f "$tls/pending/redis.key" "$tls/pending/redis.key.pub"; fi
+  # The pending key stays until a later run finds it live: if Redis refuses this set, live goes back
+  # and the next run needs the key again.
   for f in "$tls"/gen/*; do
     case "gen/\${f##*/}" in "gen/\${new##*/}" | "$prev") ;; *) rm -rf "$f" ;; esac
   done

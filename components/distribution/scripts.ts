@@ -1,4 +1,4 @@
-import { OWNERS_DIR, shellLib, shellQuote } from "../host/shell";
+import { PLACED_DIR, shellLib, shellQuote, STATE_DIR } from "../host/shell";
 import { shortHash } from "../pem";
 
 export const OS_FAMILIES = ["auto", "debian", "rhel"] as const;
@@ -14,9 +14,14 @@ export interface TrustScriptArgs {
     owner: string;
 }
 
+/** The SHA-256 of what redis-tls last wrote to each shared file, by owner-record kind. */
+const SUMS_DIR = `${STATE_DIR}/sums`;
+/** Set while the trust store may hold a change not yet refreshed; the next run refreshes. */
+const REFRESH_MARKER = `${STATE_DIR}/trust-refresh-pending`;
+
 // --fresh: without it update-ca-certificates leaves the links of a removed anchor in /etc/ssl/certs,
 // and the removed root stays trusted.
-const DETECT = (a: TrustScriptArgs) => `family=${shellQuote(a.osFamily)} name=${shellQuote(a.anchorName)} owner=${shellQuote(a.owner)}
+const PRELUDE = (a: TrustScriptArgs) => `family=${shellQuote(a.osFamily)} name=${shellQuote(a.anchorName)} owner=${shellQuote(a.owner)}
 if [ "$family" = auto ]; then
   if command -v update-ca-certificates > /dev/null; then family=debian
   elif command -v update-ca-trust > /dev/null; then family=rhel
@@ -29,21 +34,28 @@ case "$family" in
   debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh > /dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
 esac
-owners=${OWNERS_DIR} placed="${OWNERS_DIR}/trust-by-owner/$owner"
+lock_owners
+root_dir ${SUMS_DIR} root 700
+root_dir ${PLACED_DIR} root 700
+sums=${SUMS_DIR} placed=${shellQuote(`${PLACED_DIR}/${a.owner}`)} marker=${REFRESH_MARKER}
+# A run stopped between changing the store and refreshing it leaves the marker: refresh then.
+changed=no
+if [ -e "$marker" ]; then changed=yes; fi
+: > "$marker"
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
 # unplace KIND FILE: this owner lets go of FILE; the last owner removes it if it still holds what
-# redis-tls wrote there (compared by content), and says so by succeeding.
+# redis-tls wrote there (compared by content).
 unplace() {
-  local rec="$owners/$1.sha256" left
-  left=$(disown "$1" "$owner")
-  if [ "$left" != last ]; then return 1; fi
-  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$rec" ] && [ "$(sha "$2")" = "$(cat "$rec")" ]; then
-    rm -f "$2" "$rec"
-    return 0
+  if [ "$(disown "$1" "$owner")" != last ]; then return 0; fi
+  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$sums/$1" ] && [ "$(sha "$2")" = "$(cat "$sums/$1")" ]; then
+    rm -f "$2"
+    if [[ $1 == trust-* ]]; then changed=yes; fi
   fi
-  rm -f "$rec"
-  return 1
+  rm -f "$sums/$1"
 }`;
+
+const FINISH = `if [ "$changed" = yes ]; then refresh; fi
+rm -f "$marker"`;
 
 /**
  * Installs the root read from stdin into the system trust store (and appPath), refreshing only on
@@ -54,12 +66,12 @@ unplace() {
 export function renderTrustInstallScript(a: TrustScriptArgs): string {
     return `set -euo pipefail
 umask 022
-${shellLib("root_dir", "put", "own")}${DETECT(a)}
+${shellLib("root_dir", "put", "own")}${PRELUDE(a)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/root.pem"
 if [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' "$work/root.pem")" != 1 ] ||
-    ! openssl x509 -in "$work/root.pem" -noout -ext basicConstraints 2> /dev/null | grep -q 'CA:TRUE'; then
+    [[ "$(openssl x509 -in "$work/root.pem" -noout -ext basicConstraints 2> /dev/null)" != *CA:TRUE* ]]; then
   echo "expected exactly one CA certificate on stdin" >&2
   exit 1
 fi
@@ -67,7 +79,7 @@ sum=$(sha "$work/root.pem")
 # place KIND FILE: puts the root at FILE unless FILE holds something redis-tls did not write for
 # this owner alone (another stack's CA under the same name, or a file of someone else's).
 place() {
-  local rec="$owners/$1.sha256" cur
+  local cur
   echo "$1 $2" >> "$work/placed"
   if [ -e "$2" ] || [ -L "$2" ]; then
     if [ -L "$2" ] || [ ! -f "$2" ]; then
@@ -75,31 +87,29 @@ place() {
       exit 1
     fi
     cur=$(sha "$2")
-    if [ "$cur" != "$sum" ] && { [ ! -f "$rec" ] || [ "$(cat "$rec")" != "$cur" ] ||
-        [ -n "$(find "$owners/$1" -mindepth 1 -maxdepth 1 ! -name "$owner" 2> /dev/null)" ]; }; then
-      echo "$2 exists and holds a certificate redis-tls did not put there for this resource; refusing to replace it (remove it, or give another anchorName or appPath)" >&2
+    if [ "$cur" != "$sum" ] && { [ ! -f "$sums/$1" ] || [ "$(cat "$sums/$1")" != "$cur" ] ||
+        [ -n "$(find "${STATE_DIR}/owners/$1" -mindepth 1 -maxdepth 1 ! -name "$owner" 2> /dev/null)" ]; }; then
+      echo "$2 exists and holds what redis-tls did not put there for this resource; refusing to replace it (remove it, or give another anchorName or appPath)" >&2
       exit 1
     fi
   fi
-  root_dir "$(dirname "$2")" root 755
+  root_dir "$(dirname "$2")" keep
   own "$1" "$owner"
-  echo "$sum" > "$rec"
-  put "$work/root.pem" "$2" 644 root:root
+  if put "$work/root.pem" "$2" 644 root:root; then
+    if [[ $1 == trust-* ]]; then changed=yes; fi
+  fi
+  echo "$sum" > "$sums/$1"
 }
 : > "$work/placed"
-changed=no
-if place "trust-$name" "$anchor"; then changed=yes; fi
-${a.appPath === undefined ? "" : `place ${shellQuote(appKind(a.appPath))} ${shellQuote(a.appPath)} || true
-`}# What this owner placed before and no longer does (the previous CA's anchor) goes.
+place "trust-$name" "$anchor"
+${a.appPath === undefined ? "" : `place ${shellQuote(appKind(a.appPath))} ${shellQuote(a.appPath)}\n`}# What this owner placed before and no longer does (the previous CA's anchor) goes.
 if [ -f "$placed" ]; then
   while read -r kind file; do
-    if grep -qxF "$kind $file" "$work/placed"; then continue; fi
-    if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+    if ! grep -qxF "$kind $file" "$work/placed"; then unplace "$kind" "$file"; fi
   done < "$placed"
 fi
-if [ "$changed" = yes ]; then refresh; fi
-root_dir "$owners/trust-by-owner" root 700
 put "$work/placed" "$placed" 600 root:root || true
+${FINISH}
 echo "$anchor"
 `;
 }
@@ -107,17 +117,15 @@ echo "$anchor"
 /** Removes what the install script placed for this owner, on `pulumi destroy`. */
 export function renderTrustRemoveScript(a: TrustScriptArgs): string {
     return `set -euo pipefail
-${shellLib("own")}${DETECT(a)}
+${shellLib("own")}${PRELUDE(a)}
 if [ ! -f "$placed" ]; then
-  root_dir "$owners/trust-by-owner" root 700
   printf '%s %s\\n' "trust-$name" "$anchor"${a.appPath === undefined ? "" : ` ${shellQuote(appKind(a.appPath))} ${shellQuote(a.appPath)}`} > "$placed"
 fi
-changed=no
 while read -r kind file; do
-  if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+  unplace "$kind" "$file"
 done < "$placed"
 rm -f "$placed"
-if [ "$changed" = yes ]; then refresh; fi
+${FINISH}
 `;
 }
 

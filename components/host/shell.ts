@@ -44,8 +44,12 @@ export function encodeSections(sections: Record<string, string | undefined>): st
         .join("");
 }
 
-/** Where the owner records of shared host files live (see `own` / `disown`). */
-export const OWNERS_DIR = "/var/lib/redis-tls/owners";
+/** redis-tls's state on a host (root-only records; lego's account and certificates). */
+export const STATE_DIR = "/var/lib/redis-tls";
+/** Who installed what: one directory per kind of shared file, one empty file per owning resource. */
+export const OWNERS_DIR = `${STATE_DIR}/owners`;
+/** Per owning resource, what it placed (kinds and paths), so a later run can undo what it no longer places. */
+export const PLACED_DIR = `${STATE_DIR}/placed`;
 
 /**
  * The bash functions, by name; `shellLib` renders the ones a script uses. A broken invariant ends
@@ -55,16 +59,19 @@ const FUNCTIONS: Record<string, string> = {
     // The paths root writes to must not be swappable by anyone else: every component must be a real
     // directory (not a link) owned by root and writable by no one else, or another user could
     // rename a directory and plant links where root writes next.
-    root_dir: `# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+    root_dir: `# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "\${dir#/}"
   for part in "\${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -108,10 +115,16 @@ put() {
     // A file several resources (or stacks) install is removed only when its last owner is deleted.
     // The engine creates a renamed or re-parented resource before deleting the old one, so without
     // this the old one's delete would remove what the new one just installed.
-    own: `# own KIND ID: records that resource ID installed KIND here. disown KIND ID: forgets it and prints
-# "last" when no owner of KIND is left (then KIND's files may go), else "kept".
-own() {
+    own: `# lock_owners: one script at a time changes owner records and the files they guard (two stacks may
+# deploy to one host at once). own KIND ID: records that resource ID installed KIND here. disown
+# KIND ID: forgets it and prints "last" when no owner of KIND is left (then KIND's files may go).
+lock_owners() {
+  root_dir ${STATE_DIR} root 755
   root_dir ${OWNERS_DIR} root 700
+  exec 9> ${OWNERS_DIR}/.lock || exit 1
+  flock 9 || exit 1
+}
+own() {
   root_dir "${OWNERS_DIR}/$1" root 700
   : > "${OWNERS_DIR}/$1/$2" || exit 1
 }

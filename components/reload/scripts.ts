@@ -14,9 +14,11 @@ import { shellQuote } from "../host/shell";
  * previous generation back and fails.
  *
  * No Redis (7.0, 8.x) or Valkey release can narrow `+config|set` to some parameters: 7.0 answers
- * `Allowing first-arg of a subcommand is not supported`. The user can therefore set any parameter;
- * its password exists only in a root-only file on the host, so only root (who can already do
- * anything) can use it.
+ * `Allowing first-arg of a subcommand is not supported`. The user can therefore set any parameter.
+ * Its password lives in a root-only file, but it is sent to whatever listens on the socket, and the
+ * socket's directory belongs to the redis user, who could listen there instead of Redis: so the
+ * redis user can learn it. It gives CONFIG SET on this Redis, which the user Redis runs as already
+ * controls (it can stop Redis or load code into it); nobody else gets it.
  */
 export const RELOAD_DEFAULTS = {
     user: "redis-tls-reload",
@@ -37,6 +39,10 @@ export function renderReloadFunction(a: ReloadArgs): string {
 # live goes back to the previous generation and this fails.
 reload_tls() {
   local tls=${shellQuote(a.tlsDir)} sock=${shellQuote(a.socket)} user=${shellQuote(a.user)} reply
+  if [ -L "$sock" ]; then
+    echo "$sock is a link, not Redis's socket; refusing to send the reload password through it" >&2
+    return 1
+  fi
   if [ ! -S "$sock" ]; then
     echo "no Redis socket at $sock; the new files are read at the next start"
     return 0

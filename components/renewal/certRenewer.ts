@@ -141,7 +141,7 @@ export class CertRenewer extends pulumi.ComponentResource {
             {
                 connection: toCommandConnection(args.connection, this),
                 create: script.apply((s) => asRoot(s, args.connection.user)),
-                delete: owner.apply((id) => asRoot(renderRenewerRemoveScript(service, [`${LIBEXEC}/${reload}`, `${LIBEXEC}/${renew}`], id), args.connection.user)),
+                delete: owner.apply((id) => asRoot(renderRenewerRemoveScript(service, id), args.connection.user)),
                 logging: "stdoutAndStderr",
             },
             { parent: this, dependsOn: opts?.dependsOn },

@@ -6,7 +6,7 @@
  */
 
 import { LIBEXEC } from "../host/layout";
-import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
+import { assertNoMarkerLine, PLACED_DIR, shellLib, shellQuote } from "../host/shell";
 
 export interface TimerArgs {
     /** systemd calendar expression for the checks. */
@@ -110,9 +110,31 @@ export interface HostFile {
 }
 
 /**
+ * The shell function `remove_renewer SERVICE`: disables the service's timer and removes its
+ * override and helpers; the templates go with the last service. Callers hold the owner lock and
+ * have made sure no resource still owns SERVICE's renewer.
+ */
+function removeRenewerFunction(): string {
+    return `remove_renewer() {
+  local service=$1
+  [[ $service =~ ^[A-Za-z0-9:_.@-]+$ ]] || { echo "not a service name: $service" >&2; exit 1; }
+  systemctl disable --now "cert-renewer@$service.timer" 2> /dev/null || true
+  rm -rf "/etc/systemd/system/cert-renewer@$service.service.d"
+  rm -f "${LIBEXEC}/reload-$service" "${LIBEXEC}/renew-$service"
+  if ! compgen -G '/etc/systemd/system/cert-renewer@*.service.d' > /dev/null; then
+    rm -f /etc/systemd/system/cert-renewer@.service /etc/systemd/system/cert-renewer@.timer ${LIBEXEC}/needs-renewal
+  fi
+  systemctl daemon-reload
+}
+`;
+}
+
+/**
  * Writes each file atomically (temp file, then mv) only when its content or mode differs, records
  * this resource (`owner`) as one of the renewer's owners, then reloads systemd if any unit changed
- * and enables the timer. Run twice, it changes nothing.
+ * and enables the timer. Run twice, it changes nothing. When this resource installed the renewer of
+ * another service before (its `serviceName` changed, which the provider applies as an update), that
+ * one is removed too, unless another resource still owns it.
  */
 export function renderRenewerInstallScript(files: HostFile[], service: string, owner: string): string {
     const writes = files
@@ -120,7 +142,7 @@ export function renderRenewerInstallScript(files: HostFile[], service: string, o
             const marker = `REDIS_TLS_FILE_${i}`;
             assertNoMarkerLine(f.content, marker);
             const dir = f.path.slice(0, f.path.lastIndexOf("/"));
-            return `root_dir ${shellQuote(dir)} root 755
+            return `root_dir ${shellQuote(dir)} keep
 cat > "$work/${i}" <<'${marker}'
 ${f.content.trimEnd()}
 ${marker}
@@ -130,10 +152,17 @@ if put "$work/${i}" ${shellQuote(f.path)} ${f.mode} root:root; then changed=yes;
         .join("");
     return `set -euo pipefail
 umask 077
-${shellLib("put", "own")}work=$(mktemp -d)
+${shellLib("put", "own")}${removeRenewerFunction()}lock_owners
+work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 changed=no
 ${writes}own ${shellQuote(`renewer-${service}`)} ${shellQuote(owner)}
+root_dir ${PLACED_DIR} root 700
+record=${shellQuote(`${PLACED_DIR}/${owner}`)}
+if [ -f "$record" ] && read -r before < "$record" && [ "$before" != ${shellQuote(service)} ]; then
+  if [ "$(disown "renewer-$before" ${shellQuote(owner)})" = last ]; then remove_renewer "$before"; fi
+fi
+echo ${shellQuote(service)} > "$record"
 if [ "$changed" = yes ]; then systemctl daemon-reload; fi
 systemctl enable --now ${shellQuote(`cert-renewer@${service}.timer`)}
 systemctl is-active --quiet ${shellQuote(`cert-renewer@${service}.timer`)}
@@ -142,24 +171,21 @@ echo "cert-renewer@${service}.timer active, files changed: $changed"
 }
 
 /**
- * Undoes the install for one service on `pulumi destroy`, unless another resource still owns it (a
- * renamed resource's replacement is created before the old one is deleted); the templates go with
- * the last service.
+ * Undoes the install on `pulumi destroy`, unless another resource still owns it (a renamed
+ * resource's replacement is created before the old one is deleted).
  */
-export function renderRenewerRemoveScript(service: string, servicePaths: string[], owner: string): string {
+export function renderRenewerRemoveScript(service: string, owner: string): string {
     return `set -euo pipefail
-${shellLib("own")}left=$(disown ${shellQuote(`renewer-${service}`)} ${shellQuote(owner)})
-if [ "$left" = kept ]; then
-  echo "cert-renewer@${service} kept: another resource still installs it"
-  exit 0
+${shellLib("own")}${removeRenewerFunction()}lock_owners
+record=${shellQuote(`${PLACED_DIR}/${owner}`)}
+service=${shellQuote(service)}
+if [ -f "$record" ]; then read -r service < "$record"; fi
+if [ "$(disown "renewer-$service" ${shellQuote(owner)})" = kept ]; then
+  echo "cert-renewer@$service kept: another resource still installs it"
+else
+  remove_renewer "$service"
+  echo "cert-renewer@$service removed"
 fi
-systemctl disable --now ${shellQuote(`cert-renewer@${service}.timer`)} 2> /dev/null || true
-rm -rf ${shellQuote(`/etc/systemd/system/cert-renewer@${service}.service.d`)}
-rm -f ${servicePaths.map(shellQuote).join(" ")}
-if ! compgen -G '/etc/systemd/system/cert-renewer@*.service.d' > /dev/null; then
-  rm -f /etc/systemd/system/cert-renewer@.service /etc/systemd/system/cert-renewer@.timer ${LIBEXEC}/needs-renewal
-fi
-systemctl daemon-reload
-echo "cert-renewer@${service} removed"
+rm -f "$record"
 `;
 }

@@ -1,15 +1,18 @@
 set -euo pipefail
 umask 077
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -49,7 +52,7 @@ sha256_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; 
 # install_tls DIR: verifies DIR/chain.pem against the pinned root and installs it as a new generation.
 # shellcheck disable=SC2034 # installed: read by the callers that reload
 install_tls() {
-  local w=$1 tls='/etc/redis-tls' group='redis' n i f key new prev="" sans
+  local w=$1 tls='/etc/redis-tls' group='redis' n i f key new prev="" off
   local -a names=('redis-1.example.internal' 'redis.example.internal') ips=('10.0.0.5' 'fd00::5')
   installed=no
   root_dir "$tls" "$group" 750
@@ -89,13 +92,25 @@ install_tls() {
   done
   for ((i = 1; i <= n; i++)); do cat "$w/c$i.pem"; done > "$w/leafchain.pem"
   openssl verify -purpose sslserver -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
-  if openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage 2> /dev/null | grep -q -e 'CA:TRUE' -e 'Certificate Sign'; then
+  # Output to a file, then grep: with pipefail, grep -q closing a pipe early could fail a check.
+  openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage > "$w/leaf.ext" 2> /dev/null
+  if grep -q -e 'CA:TRUE' -e 'Certificate Sign' "$w/leaf.ext"; then
     echo "the leaf is a CA certificate (CA:TRUE or keyCertSign); refusing it" >&2
     return 1
   fi
-  sans=$(openssl x509 -in "$w/c1.pem" -noout -ext subjectAltName 2> /dev/null | tail -n +2 | tr ',' '\n' | sed 's/^ *//')
+  if [ ${#names[@]} -gt 0 ]; then
+    # -checkhost falls back to the subject CN when no DNS name is among the SANs, so there must be
+    # one, found by its ASN.1 tag (the SANs' text form can be forged by a URI holding ", DNS:").
+    openssl asn1parse -in "$w/c1.pem" > "$w/leaf.asn1"
+    off=$(awk '/:X509v3 Subject Alternative Name/ { found = 1; next } found && /OCTET STRING/ { sub(/:.*/, ""); print $1 + 0; exit }' "$w/leaf.asn1")
+    if [ -n "$off" ]; then openssl asn1parse -in "$w/c1.pem" -strparse "$off" > "$w/leaf.sans"; else : > "$w/leaf.sans"; fi
+    if ! grep -q 'd=1 .*prim: cont \[ 2 \]' "$w/leaf.sans"; then
+      echo "the certificate has no DNS name in its SANs; refusing it" >&2
+      return 1
+    fi
+  fi
   for f in "${names[@]}"; do
-    if ! grep -qixF "DNS:$f" <<< "$sans"; then
+    if [[ "$(openssl x509 -in "$w/c1.pem" -noout -checkhost "$f")" != *" does match"* ]]; then
       echo "the certificate does not name $f in its SANs; refusing it" >&2
       return 1
     fi
@@ -140,7 +155,8 @@ install_tls() {
   mv -fT "$tls/live.new" "$tls/live"
   sync "$tls"
   installed=yes
-  if [ "$key" = "$tls/pending/redis.key" ]; then rm -f "$tls/pending/redis.key" "$tls/pending/redis.key.pub"; fi
+  # The pending key stays until a later run finds it live: if Redis refuses this set, live goes back
+  # and the next run needs the key again.
   for f in "$tls"/gen/*; do
     case "gen/${f##*/}" in "gen/${new##*/}" | "$prev") ;; *) rm -rf "$f" ;; esac
   done

@@ -1,15 +1,18 @@
 set -euo pipefail
 umask 077
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -42,7 +45,7 @@ put() {
 tls='/etc/redis-tls' group='redis' unit='redis-server' check='/usr/local/libexec/redis-tls/redis-conf-redis-server'
 root_dir "$tls" "$group" 750
 root_dir /usr/local/libexec/redis-tls root 755
-root_dir "/etc/systemd/system/$unit.service.d" root 755
+root_dir "/etc/systemd/system/$unit.service.d" keep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/dropin"
@@ -67,16 +70,19 @@ cat > "$work/check" <<'REDIS_TLS_REPAIR'
 #!/bin/bash
 set -euo pipefail
 umask 077
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -103,22 +109,31 @@ if [ "$(stat -c %d "$tls")" != "$(stat -c %d "$(dirname "$conf")")" ]; then
   echo "$conf and $tls are on different file systems; keep them on one so redis.conf is replaced by a rename" >&2
   exit 1
 fi
-owner=$(stat -c %u:%g "$conf")
-mode=$(stat -c %a "$conf")
+read -r inode owner mode <<< "$(stat -c '%i %u:%g %a' "$conf")"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dd if="$conf" of="$work/old" iflag=nofollow status=none
+dd if="$conf" of="$work/old" iflag=nofollow,nonblock status=none
+if [ -L "$conf" ] || [ "$(stat -c %i "$conf")" != "$inode" ]; then
+  echo "$conf changed while it was read; refusing to replace it" >&2
+  exit 1
+fi
+# An include of an older redis-tls drop-in is recognised by its first line; only regular files are
+# opened (never a link, a FIFO or a device someone put in redis.conf), and never for long.
 : > "$work/stale"
 while read -r target; do
-  if [ "$(dd if="$target" iflag=nofollow bs=512 count=1 status=none 2> /dev/null | head -n 1)" = "$marker" ]; then
-    echo "include $target" >> "$work/stale"
+  if [ -f "$target" ] && [ ! -L "$target" ] &&
+      [ "$(timeout 5 dd if="$target" iflag=nofollow,nonblock bs=512 count=1 status=none 2> /dev/null | head -n 1)" = "$marker" ]; then
+    printf '%s
+' "$target" >> "$work/stale"
   fi
-done < <(awk -v inc="$inc" '$1 == "include" && $0 != inc { print $2 }' "$work/old")
+done < <(awk -v inc="$inc" '$0 != inc { d = tolower($1); t = $2; gsub(/^["\047]|["\047]$/, "", d); gsub(/^["\047]|["\047]$/, "", t); if (d == "include") print t }' "$work/old")
+# Redis reads directive names in any case and quoted, so they are compared the same way.
 awk -v inc="$inc" -v stale="$work/stale" '
   BEGIN { while ((getline s < stale) > 0) skip[s] = 1 }
   $0 == inc { exit }
+  { d = tolower($1); t = $2; gsub(/^["\047]|["\047]$/, "", d); gsub(/^["\047]|["\047]$/, "", t) }
   /^# Generated by CONFIG REWRITE/ { rewrite = 1 }
-  rewrite || $1 == "user" || $1 == "aclfile" || ($0 in skip) { next }
+  rewrite || d == "user" || d == "aclfile" || (d == "include" && (t in skip)) { next }
   { print }
   END { print inc }' "$work/old" > "$work/new"
 if cmp -s "$work/old" "$work/new"; then
@@ -129,7 +144,8 @@ tmp=$(mktemp "$tls/.redis.conf.XXXXXX")
 cat "$work/new" > "$tmp"
 chown "$owner" "$tmp"
 chmod "$(printf '%o' $((8#$mode & 8#640)))" "$tmp"
-mv -f "$tmp" "$conf"
+# -T: were redis.conf a link to a directory by now, mv would put the file inside that directory.
+mv -fT "$tmp" "$conf"
 echo "redis.conf repaired: it had $(wc -l < "$work/old") lines and now has $(wc -l < "$work/new"), ending in the redis-tls include"
 REDIS_TLS_REPAIR
 put "$work/check" "$check" 700 root:root || true

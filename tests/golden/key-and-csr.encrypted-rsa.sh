@@ -1,15 +1,18 @@
 set -euo pipefail
 umask 077
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -30,8 +33,11 @@ root_dir "$tls" 'redis' 750
 root_dir "$tls/pending" root 700
 key="$tls/pending/redis.key"
 IFS= read -r pass
-# A pending key that is already the live one was installed by a run that stopped before tidying up.
+# A pending key that is already live was installed; one that does not load (another pass phrase,
+# a broken file) is of no use. Either way a new one is made.
 if [ -s "$key.pub" ] && cmp -s "$key.pub" "$tls/live/redis.key.pub"; then rm -f "$key" "$key.pub"; fi
+if [ -s "$key" ] && ! printf '%s
+' "$pass" | openssl pkey -passin stdin -in "$key" -noout 2> /dev/null; then rm -f "$key" "$key.pub"; fi
 if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
   tmp=$(mktemp "$key.XXXXXX")
   printf '%s\n' "$pass" | openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -aes-256-cbc -pass stdin -out "$tmp"

@@ -4,6 +4,10 @@ set -euo pipefail
 # live goes back to the previous generation and this fails.
 reload_tls() {
   local tls='/etc/redis-tls' sock='/run/redis/redis-server.sock' user='redis-tls-reload' reply
+  if [ -L "$sock" ]; then
+    echo "$sock is a link, not Redis's socket; refusing to send the reload password through it" >&2
+    return 1
+  fi
   if [ ! -S "$sock" ]; then
     echo "no Redis socket at $sock; the new files are read at the next start"
     return 0

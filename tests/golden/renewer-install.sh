@@ -1,15 +1,18 @@
 set -euo pipefail
 umask 077
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -39,10 +42,16 @@ put() {
     exit 1
   fi
 }
-# own KIND ID: records that resource ID installed KIND here. disown KIND ID: forgets it and prints
-# "last" when no owner of KIND is left (then KIND's files may go), else "kept".
-own() {
+# lock_owners: one script at a time changes owner records and the files they guard (two stacks may
+# deploy to one host at once). own KIND ID: records that resource ID installed KIND here. disown
+# KIND ID: forgets it and prints "last" when no owner of KIND is left (then KIND's files may go).
+lock_owners() {
+  root_dir /var/lib/redis-tls root 755
   root_dir /var/lib/redis-tls/owners root 700
+  exec 9> /var/lib/redis-tls/owners/.lock || exit 1
+  flock 9 || exit 1
+}
+own() {
   root_dir "/var/lib/redis-tls/owners/$1" root 700
   : > "/var/lib/redis-tls/owners/$1/$2" || exit 1
 }
@@ -58,16 +67,34 @@ disown() {
   fi
   echo last
 }
+remove_renewer() {
+  local service=$1
+  [[ $service =~ ^[A-Za-z0-9:_.@-]+$ ]] || { echo "not a service name: $service" >&2; exit 1; }
+  systemctl disable --now "cert-renewer@$service.timer" 2> /dev/null || true
+  rm -rf "/etc/systemd/system/cert-renewer@$service.service.d"
+  rm -f "/usr/local/libexec/redis-tls/reload-$service" "/usr/local/libexec/redis-tls/renew-$service"
+  if ! compgen -G '/etc/systemd/system/cert-renewer@*.service.d' > /dev/null; then
+    rm -f /etc/systemd/system/cert-renewer@.service /etc/systemd/system/cert-renewer@.timer /usr/local/libexec/redis-tls/needs-renewal
+  fi
+  systemctl daemon-reload
+}
+lock_owners
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 changed=no
-root_dir '/usr/local/libexec/redis-tls' root 755
+root_dir '/usr/local/libexec/redis-tls' keep
 cat > "$work/0" <<'REDIS_TLS_FILE_0'
 #!/bin/bash
 echo renew
 REDIS_TLS_FILE_0
 if put "$work/0" '/usr/local/libexec/redis-tls/renew-redis-server' 700 root:root; then changed=yes; fi
 own 'renewer-redis-server' '0123456789abcdef'
+root_dir /var/lib/redis-tls/placed root 700
+record='/var/lib/redis-tls/placed/0123456789abcdef'
+if [ -f "$record" ] && read -r before < "$record" && [ "$before" != 'redis-server' ]; then
+  if [ "$(disown "renewer-$before" '0123456789abcdef')" = last ]; then remove_renewer "$before"; fi
+fi
+echo 'redis-server' > "$record"
 if [ "$changed" = yes ]; then systemctl daemon-reload; fi
 systemctl enable --now 'cert-renewer@redis-server.timer'
 systemctl is-active --quiet 'cert-renewer@redis-server.timer'

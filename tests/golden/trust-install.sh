@@ -1,15 +1,18 @@
 set -euo pipefail
 umask 022
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -39,10 +42,16 @@ put() {
     exit 1
   fi
 }
-# own KIND ID: records that resource ID installed KIND here. disown KIND ID: forgets it and prints
-# "last" when no owner of KIND is left (then KIND's files may go), else "kept".
-own() {
+# lock_owners: one script at a time changes owner records and the files they guard (two stacks may
+# deploy to one host at once). own KIND ID: records that resource ID installed KIND here. disown
+# KIND ID: forgets it and prints "last" when no owner of KIND is left (then KIND's files may go).
+lock_owners() {
+  root_dir /var/lib/redis-tls root 755
   root_dir /var/lib/redis-tls/owners root 700
+  exec 9> /var/lib/redis-tls/owners/.lock || exit 1
+  flock 9 || exit 1
+}
+own() {
   root_dir "/var/lib/redis-tls/owners/$1" root 700
   : > "/var/lib/redis-tls/owners/$1/$2" || exit 1
 }
@@ -71,26 +80,30 @@ case "$family" in
   debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh > /dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
 esac
-owners=/var/lib/redis-tls/owners placed="/var/lib/redis-tls/owners/trust-by-owner/$owner"
+lock_owners
+root_dir /var/lib/redis-tls/sums root 700
+root_dir /var/lib/redis-tls/placed root 700
+sums=/var/lib/redis-tls/sums placed='/var/lib/redis-tls/placed/0123456789abcdef' marker=/var/lib/redis-tls/trust-refresh-pending
+# A run stopped between changing the store and refreshing it leaves the marker: refresh then.
+changed=no
+if [ -e "$marker" ]; then changed=yes; fi
+: > "$marker"
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
 # unplace KIND FILE: this owner lets go of FILE; the last owner removes it if it still holds what
-# redis-tls wrote there (compared by content), and says so by succeeding.
+# redis-tls wrote there (compared by content).
 unplace() {
-  local rec="$owners/$1.sha256" left
-  left=$(disown "$1" "$owner")
-  if [ "$left" != last ]; then return 1; fi
-  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$rec" ] && [ "$(sha "$2")" = "$(cat "$rec")" ]; then
-    rm -f "$2" "$rec"
-    return 0
+  if [ "$(disown "$1" "$owner")" != last ]; then return 0; fi
+  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$sums/$1" ] && [ "$(sha "$2")" = "$(cat "$sums/$1")" ]; then
+    rm -f "$2"
+    if [[ $1 == trust-* ]]; then changed=yes; fi
   fi
-  rm -f "$rec"
-  return 1
+  rm -f "$sums/$1"
 }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/root.pem"
 if [ "$(grep -c '^-----BEGIN CERTIFICATE-----$' "$work/root.pem")" != 1 ] ||
-    ! openssl x509 -in "$work/root.pem" -noout -ext basicConstraints 2> /dev/null | grep -q 'CA:TRUE'; then
+    [[ "$(openssl x509 -in "$work/root.pem" -noout -ext basicConstraints 2> /dev/null)" != *CA:TRUE* ]]; then
   echo "expected exactly one CA certificate on stdin" >&2
   exit 1
 fi
@@ -98,7 +111,7 @@ sum=$(sha "$work/root.pem")
 # place KIND FILE: puts the root at FILE unless FILE holds something redis-tls did not write for
 # this owner alone (another stack's CA under the same name, or a file of someone else's).
 place() {
-  local rec="$owners/$1.sha256" cur
+  local cur
   echo "$1 $2" >> "$work/placed"
   if [ -e "$2" ] || [ -L "$2" ]; then
     if [ -L "$2" ] || [ ! -f "$2" ]; then
@@ -106,29 +119,29 @@ place() {
       exit 1
     fi
     cur=$(sha "$2")
-    if [ "$cur" != "$sum" ] && { [ ! -f "$rec" ] || [ "$(cat "$rec")" != "$cur" ] ||
-        [ -n "$(find "$owners/$1" -mindepth 1 -maxdepth 1 ! -name "$owner" 2> /dev/null)" ]; }; then
-      echo "$2 exists and holds a certificate redis-tls did not put there for this resource; refusing to replace it (remove it, or give another anchorName or appPath)" >&2
+    if [ "$cur" != "$sum" ] && { [ ! -f "$sums/$1" ] || [ "$(cat "$sums/$1")" != "$cur" ] ||
+        [ -n "$(find "/var/lib/redis-tls/owners/$1" -mindepth 1 -maxdepth 1 ! -name "$owner" 2> /dev/null)" ]; }; then
+      echo "$2 exists and holds what redis-tls did not put there for this resource; refusing to replace it (remove it, or give another anchorName or appPath)" >&2
       exit 1
     fi
   fi
-  root_dir "$(dirname "$2")" root 755
+  root_dir "$(dirname "$2")" keep
   own "$1" "$owner"
-  echo "$sum" > "$rec"
-  put "$work/root.pem" "$2" 644 root:root
+  if put "$work/root.pem" "$2" 644 root:root; then
+    if [[ $1 == trust-* ]]; then changed=yes; fi
+  fi
+  echo "$sum" > "$sums/$1"
 }
 : > "$work/placed"
-changed=no
-if place "trust-$name" "$anchor"; then changed=yes; fi
-place 'file-8d9665bfb0af6265' '/etc/myapp/redis-ca.pem' || true
+place "trust-$name" "$anchor"
+place 'file-8d9665bfb0af6265' '/etc/myapp/redis-ca.pem'
 # What this owner placed before and no longer does (the previous CA's anchor) goes.
 if [ -f "$placed" ]; then
   while read -r kind file; do
-    if grep -qxF "$kind $file" "$work/placed"; then continue; fi
-    if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+    if ! grep -qxF "$kind $file" "$work/placed"; then unplace "$kind" "$file"; fi
   done < "$placed"
 fi
-if [ "$changed" = yes ]; then refresh; fi
-root_dir "$owners/trust-by-owner" root 700
 put "$work/placed" "$placed" 600 root:root || true
+if [ "$changed" = yes ]; then refresh; fi
+rm -f "$marker"
 echo "$anchor"

@@ -1,14 +1,17 @@
 set -euo pipefail
-# root_dir DIR [GROUP MODE]: DIR and every directory above it must be real directories owned by
-# root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP and MODE,
-# missing ones are made and DIR gets them.
+# root_dir DIR [GROUP MODE | keep]: DIR and every directory above it must be real directories
+# owned by root and writable by no one else (above DIR, sticky ones like /tmp are fine). With GROUP
+# and MODE, DIR is redis-tls's own: missing directories are made and DIR gets GROUP and MODE. With
+# keep, missing directories are made (root, 0755) and existing ones are left as they are.
 root_dir() {
   local dir=$1 path="" part uid perm
   local -a parts
   IFS=/ read -r -a parts <<< "${dir#/}"
   for part in "${parts[@]}"; do
     path="$path/$part"
-    if [ $# -eq 3 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then install -d -m 0755 -o root -g root "$path" || exit 1; fi
+    # mkdir, never install -d: under a sticky parent another user may have made it first, and
+    # install would quietly take their directory (and what they put in it) over.
+    if [ $# -ge 2 ] && [ ! -e "$path" ] && [ ! -L "$path" ]; then mkdir -m 0755 "$path" 2> /dev/null || true; fi
     if [ -L "$path" ] || [ ! -d "$path" ]; then
       echo "$path is not a directory (missing, a link or a file); redis-tls writes only in real, root-owned directories" >&2
       exit 1
@@ -24,10 +27,16 @@ root_dir() {
     chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
   fi
 }
-# own KIND ID: records that resource ID installed KIND here. disown KIND ID: forgets it and prints
-# "last" when no owner of KIND is left (then KIND's files may go), else "kept".
-own() {
+# lock_owners: one script at a time changes owner records and the files they guard (two stacks may
+# deploy to one host at once). own KIND ID: records that resource ID installed KIND here. disown
+# KIND ID: forgets it and prints "last" when no owner of KIND is left (then KIND's files may go).
+lock_owners() {
+  root_dir /var/lib/redis-tls root 755
   root_dir /var/lib/redis-tls/owners root 700
+  exec 9> /var/lib/redis-tls/owners/.lock || exit 1
+  flock 9 || exit 1
+}
+own() {
   root_dir "/var/lib/redis-tls/owners/$1" root 700
   : > "/var/lib/redis-tls/owners/$1/$2" || exit 1
 }
@@ -56,28 +65,31 @@ case "$family" in
   debian) anchor="/usr/local/share/ca-certificates/$name.crt"; refresh() { update-ca-certificates --fresh > /dev/null; } ;;
   rhel) anchor="/etc/pki/ca-trust/source/anchors/$name.pem"; refresh() { update-ca-trust extract; } ;;
 esac
-owners=/var/lib/redis-tls/owners placed="/var/lib/redis-tls/owners/trust-by-owner/$owner"
+lock_owners
+root_dir /var/lib/redis-tls/sums root 700
+root_dir /var/lib/redis-tls/placed root 700
+sums=/var/lib/redis-tls/sums placed='/var/lib/redis-tls/placed/0123456789abcdef' marker=/var/lib/redis-tls/trust-refresh-pending
+# A run stopped between changing the store and refreshing it leaves the marker: refresh then.
+changed=no
+if [ -e "$marker" ]; then changed=yes; fi
+: > "$marker"
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
 # unplace KIND FILE: this owner lets go of FILE; the last owner removes it if it still holds what
-# redis-tls wrote there (compared by content), and says so by succeeding.
+# redis-tls wrote there (compared by content).
 unplace() {
-  local rec="$owners/$1.sha256" left
-  left=$(disown "$1" "$owner")
-  if [ "$left" != last ]; then return 1; fi
-  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$rec" ] && [ "$(sha "$2")" = "$(cat "$rec")" ]; then
-    rm -f "$2" "$rec"
-    return 0
+  if [ "$(disown "$1" "$owner")" != last ]; then return 0; fi
+  if [ -f "$2" ] && [ ! -L "$2" ] && [ -f "$sums/$1" ] && [ "$(sha "$2")" = "$(cat "$sums/$1")" ]; then
+    rm -f "$2"
+    if [[ $1 == trust-* ]]; then changed=yes; fi
   fi
-  rm -f "$rec"
-  return 1
+  rm -f "$sums/$1"
 }
 if [ ! -f "$placed" ]; then
-  root_dir "$owners/trust-by-owner" root 700
   printf '%s %s\n' "trust-$name" "$anchor" 'file-8d9665bfb0af6265' '/etc/myapp/redis-ca.pem' > "$placed"
 fi
-changed=no
 while read -r kind file; do
-  if unplace "$kind" "$file" && [[ $kind == trust-* ]]; then changed=yes; fi
+  unplace "$kind" "$file"
 done < "$placed"
 rm -f "$placed"
 if [ "$changed" = yes ]; then refresh; fi
+rm -f "$marker"

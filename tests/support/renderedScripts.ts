@@ -47,7 +47,7 @@ export const HOST_SCRIPTS: Record<string, string> = {
         "redis-server",
         owner,
     ),
-    "renewer-remove.sh": renderRenewerRemoveScript("redis-server", ["/usr/local/libexec/redis-tls/reload-redis-server", "/usr/local/libexec/redis-tls/renew-redis-server"], owner),
+    "renewer-remove.sh": renderRenewerRemoveScript("redis-server", owner),
     "trust-install.sh": renderTrustInstallScript({ osFamily: "auto", anchorName: "redis-tls-0123456789abcdef", appPath: "/etc/myapp/redis-ca.pem", owner }),
     "trust-remove.sh": renderTrustRemoveScript({ osFamily: "rhel", anchorName: "redis-tls-0123456789abcdef", appPath: "/etc/myapp/redis-ca.pem", owner }),
 };
