@@ -9,6 +9,7 @@ import {
     RedisTlsConfig,
     RedisTlsServer,
     renewalSlot,
+    StepCa,
     toCommandConnection,
     ValidationError,
 } from "../components";
@@ -19,7 +20,8 @@ const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRI
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown";
 const connection = { host: "10.0.0.5", privateKey: SSH_KEY, hostKey: HOST_KEY };
 const summary = (r: Recorded[]) => r.map((x) => `${x.type} ${x.name}`).sort();
-const byName = (r: Recorded[], name: string) => r.find((x) => x.name === name)!;
+/** The resource of that name; a provider resource before a component of the same name. */
+const byName = (r: Recorded[], name: string) => r.find((x) => x.name === name && !x.type.startsWith("redis-tls:")) ?? r.find((x) => x.name === name)!;
 const fp = (pem: string) => fingerprint(new X509Certificate(pem));
 
 function serverArgs(ca: CertificateAuthority) {
@@ -234,6 +236,58 @@ describe("component resource graphs (mocks)", () => {
         const owner = (s: string) => s.match(/record='\/var\/lib\/redis-tls\/placed\/([0-9a-f]{16})'/)![1];
         assert.match(renewer.create, new RegExp(`own 'renewer-redis-server' '${owner(renewer.create)}'`));
         assert.equal(owner(renewer.create), owner(renewer.delete), "the delete drops the owner the create recorded");
+    });
+
+    it("StepCa warns at preview when its ACME provisioner is on, and only then", async () => {
+        const warnings: string[] = [];
+        const warn = pulumi.log.warn;
+        pulumi.log.warn = async (msg: string) => void warnings.push(msg);
+        try {
+            new StepCa("quiet", { connection, ipAddresses: ["10.0.0.9"] });
+            new StepCa("open", { connection, ipAddresses: ["10.0.0.8"], acme: true });
+        } finally {
+            pulumi.log.warn = warn;
+        }
+        assert.equal(warnings.filter((w) => w.startsWith("StepCa ")).length, 1);
+        assert.match(warnings.find((w) => w.startsWith("StepCa "))!, /^StepCa open: acme is on, so anyone who can answer an HTTP-01 challenge for a name/);
+    });
+
+    it("RedisTlsServer with a stood-up step-ca: bootstrap, host-made CSR signed on the CA host, install pinned to the step root", async () => {
+        const ca = new CertificateAuthority("ca");
+        const stepCa = new StepCa("step", { connection: { ...connection, host: "10.0.0.9" }, ipAddresses: ["10.0.0.9"], acme: true });
+        new RedisTlsServer("redis-s", { ...serverArgs(ca), step: stepCa.issuer });
+        await valueOf(stepCa.rootFingerprint);
+        await settle(recorded);
+        assert.deepEqual(summary(recorded).filter((s) => s.includes("redis-s") && s.startsWith("command")), [
+            "command:remote:Command redis-s-config-install",
+            "command:remote:Command redis-s-renewer-install",
+            "command:remote:Command redis-s-step-bootstrap",
+            "command:remote:Command redis-s-step-csr",
+            "command:remote:Command redis-s-step-install",
+            "command:remote:Command redis-s-step-sign",
+        ]);
+        const sign = byName(recorded, "redis-s-step-sign").inputs;
+        assert.equal(plain(sign.connection).host, "10.0.0.9", "signed on the CA host");
+        assert.equal(sign.stdin, byName(recorded, "redis-s-step-csr").state.stdout, "the CSR on stdin");
+        assert.match(sign.create, /--provisioner-password-file "\$steppath\/provisioner\.pass"/);
+        assert.match(byName(recorded, "step-init").inputs.create, /step ca init --name "\$name" --dns "\$dns"/);
+        assert.match(byName(recorded, "redis-s-step-bootstrap").inputs.create, /url='https:\/\/10\.0\.0\.9:9443' fp=[0-9a-f]{64}/);
+        assert.match(byName(recorded, "redis-s-renewer-install").inputs.create, /Environment=STEPPATH=\/etc\/redis-tls\/step CERT_LOCATION=/);
+        assert.match(byName(recorded, "redis-s-renewer-install").inputs.create, /step ca renew "\$work\/chain\.pem" "\$key" --force/);
+    });
+
+    it("an existing step-ca: the CSR is signed where Pulumi runs, the provisioner password a secret on stdin and nowhere else", async () => {
+        const ca = new CertificateAuthority("ca");
+        const issuer = { caUrl: "https://ca.internal:9443", rootFingerprint: "AB".repeat(32), provisionerPassword: pulumi.secret("s3cret-pass"), stepCli: "/opt/step/step" };
+        new RedisTlsServer("redis-e", { ...serverArgs(ca), step: issuer });
+        await settle(recorded);
+        const sign = byName(recorded, "redis-e-step-sign");
+        assert.equal(sign.type, "command:local:Command");
+        assert.ok(isSecretInput(sign.inputs.stdin));
+        assert.equal(plain(sign.inputs.stdin), "s3cret-pass");
+        assert.match(sign.inputs.create, /'\/opt\/step\/step' ca bootstrap --ca-url 'https:\/\/ca\.internal:9443' --fingerprint (ab){32}/);
+        const holders = recorded.filter((r) => strings(r.inputs).some(([at, v]) => v.includes("s3cret-pass") && !at.startsWith("stdin"))).map((r) => r.name);
+        assert.deepEqual(holders, []);
     });
 
     it("bad input throws before any resource is registered, naming the field", async () => {

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { check, run, runScript } from "./support/run";
 import { LocalRedis, USERS } from "./support/localRedis";
@@ -14,13 +15,15 @@ import { ping, servedSerial } from "./support/tlsClient";
  */
 function runKilledAt(script: string, stdin: string, step: number): Promise<boolean> {
     const wrapped = `set -o functrace\n__n=0\ntrap '__n=$((__n + 1)); if [ "$__n" -ge ${step} ]; then kill -KILL 0; fi' DEBUG\n${script}`;
-    return new Promise((resolve, reject) => {
-        const child = spawn("/bin/bash", ["-c", wrapped], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+    // A killed script runs no EXIT trap, so its scratch directory goes in one removed here.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-killed-"));
+    return new Promise<boolean>((resolve, reject) => {
+        const child = spawn("/bin/bash", ["-c", wrapped], { detached: true, stdio: ["pipe", "ignore", "ignore"], env: { ...process.env, TMPDIR: tmp } });
         child.stdin.on("error", () => undefined);
         child.stdin.end(stdin);
         child.on("error", reject);
         child.on("exit", (code, signal) => resolve(signal === "SIGKILL" || code === 137));
-    });
+    }).finally(() => fs.rmSync(tmp, { recursive: true, force: true }));
 }
 
 /** Every entry under `dir` with its type, mode, owner, link target and content hash. */
@@ -79,6 +82,30 @@ describe("faults during the install leave a valid, matching pair on disk (real r
         assert.ok(changedRuns > 20, `only ${changedRuns} interrupted runs changed the TLS directory`);
         const gens = fs.readdirSync(path.join(local.files.tlsDir, "gen"));
         assert.ok(gens.length <= 2, `old generations are not cleaned up: ${gens.join(" ")}`);
+    });
+
+    it("an install while another holds the TLS directory (the renewal timer during a pulumi up) waits for it, then completes", async () => {
+        const before = await liveSerial();
+        const leaf = await local.issue();
+        // Another install in progress: it holds the lock until this test lets it go.
+        const release = `${local.files.tlsDir}.release`;
+        fs.rmSync(release, { force: true });
+        const holder = spawn("flock", [`${local.files.tlsDir}/.install.lock`, "sh", "-c", `while [ ! -e ${release} ]; do sleep 0.1; done`], { stdio: "ignore" });
+        try {
+            await new Promise((r) => setTimeout(r, 300));
+            const install = runScript(local.installScript(), local.sections(leaf));
+            await new Promise((r) => setTimeout(r, 2000));
+            assert.equal(await liveSerial(), before, "the install did not wait for the lock");
+            fs.writeFileSync(release, "");
+            const result = await install;
+            assert.equal(result.code, 0, result.stderr);
+            assert.notEqual(await liveSerial(), before);
+            assert.equal(await servedSerial(conn()), await liveSerial());
+        } finally {
+            fs.writeFileSync(release, "");
+            holder.kill();
+            fs.rmSync(release, { force: true });
+        }
     });
 
     it("a full disk fails the install before the switch: nothing half-written, the previous pair still served", async () => {

@@ -233,7 +233,7 @@ describe("the default program end to end on real hosts", function () {
         }
     });
 
-    it("trust anchors: another stack's CA is kept beside ours; its name taken by yet another CA, or a file someone else wrote, is refused", async () => {
+    it("trust anchors: another stack's CA is kept beside ours; its name taken by yet another CA, or a file someone else wrote, is refused; a removal leaves a file changed since", async () => {
         const other = pems().root;
         const ours = String(first.outputs.rootCertPem);
         const anchor = (pem: string) => `redis-tls-${fingerprint(new X509Certificate(pem)).slice(0, 16)}`;
@@ -249,7 +249,12 @@ describe("the default program end to end on real hosts", function () {
         const foreign = await client.exec(script({ anchorName: anchor(other), owner: "2222222222222222", appPath: "/etc/someapp/ca.pem" }), { stdin: other });
         assert.notEqual(foreign.code, 0);
         assert.equal(await sh(client, "cat /etc/someapp/ca.pem"), "not ours");
-        await sh(client, script({ anchorName: anchor(other), owner: "2222222222222222" }, true), other);
+        // A copy redis-tls placed that someone has since changed is theirs now: the removal keeps it.
+        const placed = { anchorName: anchor(other), owner: "2222222222222222", appPath: "/etc/otherapp/ca.pem" };
+        await sh(client, script(placed), other);
+        await sh(client, "echo 'edited since' > /etc/otherapp/ca.pem");
+        await sh(client, script(placed, true), other);
+        assert.equal(await sh(client, "cat /etc/otherapp/ca.pem"), "edited since");
         const after = await sh(client, "ls /etc/ssl/certs/");
         assert.ok(after.includes(`${anchor(ours)}.pem`) && !after.includes(`${anchor(other)}.pem`), after);
         assert.equal(await cli(true, "PING"), "PONG");

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../components";
+import { fingerprint, parseStackConfig } from "../components";
 import { recordResources, settle, valueOf } from "./support/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
@@ -10,7 +11,7 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown";
 
 /** Loads the default program afresh with the given stack config, as `pulumi up` would. */
 function loadProgram(config: Record<string, string>): Record<string, pulumi.Output<unknown>> {
-    pulumi.runtime.setAllConfig(config, ["redis-tls:sshPrivateKey"]);
+    pulumi.runtime.setAllConfig(config, ["redis-tls:sshPrivateKey", "redis-tls:stepProvisionerPassword"]);
     delete require.cache[require.resolve(PROGRAM)];
     return require(PROGRAM);
 }
@@ -56,6 +57,59 @@ describe("the default program (index.ts) under mocks", () => {
         assert.match(recorded.find((r) => r.name === "redis-b-config-install")!.inputs.stdin, /^tls-port 6390$/m);
     });
 
+    it("stands step-ca up from stackConfig.stepCa and issues every host's certificate from it, signing on the CA host", async () => {
+        const recorded = recordResources();
+        const out = loadProgram({
+            "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] }]),
+            "redis-tls:stepCa": JSON.stringify({ address: "10.0.0.9", hostKey: HOST_KEY, ipAddresses: ["10.0.0.9"] }),
+            "redis-tls:clients": JSON.stringify([
+                { name: "app", address: "10.0.0.7", hostKey: HOST_KEY, stepBootstrap: true },
+                { name: "web", address: "10.0.0.8", hostKey: HOST_KEY },
+            ]),
+            "redis-tls:sshPrivateKey": SSH_KEY,
+        });
+        assert.match(String(await valueOf(out.rootCertPem)), /BEGIN CERTIFICATE/);
+        await settle(recorded);
+        const names = recorded.map((r) => r.name);
+        for (const n of ["redis-step-ca-init", "redis-a-step-bootstrap", "redis-a-step-sign", "redis-a-renewer-install"]) assert.ok(names.includes(n), n);
+        assert.equal(recorded.find((r) => r.name === "redis-a-step-sign")!.inputs.connection.value.host, "10.0.0.9");
+        // Only the client that asks for it is bootstrapped, from the stood-up CA, its root pinned.
+        const boots = recorded.filter((r) => r.type === "command:remote:Command" && r.name.includes("bootstrap") && !r.name.startsWith("redis-a-"));
+        assert.deepEqual(boots.map((r) => [r.name, r.inputs.connection.value.host]), [["redis-step-bootstrap-app", "10.0.0.7"]]);
+        const fp = fingerprint(new X509Certificate(String(await valueOf(out.rootCertPem))));
+        assert.match(boots[0].inputs.create, new RegExp(`steppath='/etc/redis-tls/step' url='https://10\\.0\\.0\\.9:9443' fp=${fp}`));
+    });
+
+    it("refuses stepBootstrap on a client without a step-ca, and switches that are not booleans, naming the field", () => {
+        recordResources();
+        const hosts = JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]);
+        const clients = (v: unknown) => JSON.stringify([{ name: "app", address: "10.0.0.7", hostKey: HOST_KEY, stepBootstrap: v }]);
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:clients": clients(true) }),
+            /^Error: \[redis-tls:clients\[0\]\.stepBootstrap\] is true but neither redis-tls:step nor redis-tls:stepCa is set/,
+        );
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:clients": clients("yes") }),
+            /^Error: \[redis-tls:clients\[0\]\.stepBootstrap\] "yes" is not true or false; set it with pulumi config set --path 'clients\[0\]\.stepBootstrap' true$/,
+        );
+        // "false" as a string would switch the CA's ACME provisioner on.
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:stepCa": JSON.stringify({ address: "10.0.0.9", hostKey: HOST_KEY, ipAddresses: ["10.0.0.9"], acme: "false" }) }),
+            /^Error: \[redis-tls:stepCa\.acme\] "false" is not true or false; set it with pulumi config set --path 'stepCa\.acme' true$/,
+        );
+    });
+
+    it("refuses two issuers at once, and an existing step-ca without its provisioner password, naming the keys", () => {
+        recordResources();
+        const hosts = JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]);
+        const step = JSON.stringify({ caUrl: "https://ca.internal:9443", rootFingerprint: "a".repeat(64) });
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:step": step, "redis-tls:acme": JSON.stringify({ directoryUrl: "https://x/d", email: "a@b.c", rootCertPem: "x" }) }),
+            /^Error: \[redis-tls:acme, redis-tls:step\] are all set; choose one issuer/,
+        );
+        assert.throws(() => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:step": step }), /\[redis-tls:stepProvisionerPassword\] is not set but step is/);
+    });
+
     it("fails naming the config key when hosts are not set", () => {
         recordResources();
         assert.throws(() => loadProgram({ "redis-tls:sshPrivateKey": SSH_KEY }), /^Error: \[redis-tls:hosts\] is not set; set it with: pulumi config set --path 'hosts\[0\]\.name'/);
@@ -87,6 +141,10 @@ describe("stack config parsing names the key, the value and the fix", () => {
         ["host key not pinned", { hosts: '[{"name":"a","address":"10.0.0.5"}]' },
             `[redis-tls:hosts[0].hostKey] is missing; pin the host's SSH key so no machine on the path can answer for it: pulumi config set --path 'hosts[0].hostKey' "$(ssh-keyscan -t ed25519 10.0.0.5 | cut -d' ' -f2-)"`],
         ["client is a string", { hosts: HOSTS, clients: '["app"]' }, `[redis-tls:clients[0]] "app" is not an object; give {"name": ..., "address": ...}`],
+        ["step fingerprint not a string", { hosts: HOSTS, step: '{"caUrl":"https://ca.test","rootFingerprint":123}' },
+            `[redis-tls:step.rootFingerprint] 123 is not a string; set it with pulumi config set --path 'step.rootFingerprint' ...`],
+        ["stepCa with its flag as a string", { hosts: HOSTS, stepCa: '{"address":"10.0.0.9","hostKey":"k","acme":"false"}' },
+            `[redis-tls:stepCa.acme] "false" is not true or false; set it with pulumi config set --path 'stepCa.acme' true`],
         ["validityHours not a number", { hosts: HOSTS, validityHours: "30d" }, `[redis-tls:validityHours] "30d" is not a whole number; set e.g. pulumi config set validityHours 720`],
     ];
     for (const [what, raw, message] of cases) {

@@ -145,6 +145,13 @@ describe("TLS-only Redis from the rendered drop-in and host scripts (real redis-
         await refused(() => local.install(leaf), /the leaf is a CA certificate/);
     });
 
+    it("refuses a leaf that may sign certificates though it says CA:FALSE", async () => {
+        const csr = await runScript(local.csrScript());
+        const leaf = await local.ca.sign(csr.stdout, { ext: "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyCertSign\nextendedKeyUsage=serverAuth\n" });
+        assert.match(await check("openssl", ["x509", "-noout", "-ext", "basicConstraints,keyUsage"], { stdin: leaf }), /CA:FALSE[\s\S]*Certificate Sign/);
+        await refused(() => local.install(leaf), /the leaf is a CA certificate/);
+    });
+
     it("refuses a name carried only in the subject CN, not in the SANs", async () => {
         await runScript(local.csrScript());
         const csr = await check("openssl", ["req", "-new", "-key", path.join(local.files.tlsDir, "pending/redis.key"), "-subj", "/CN=redis-1.test",

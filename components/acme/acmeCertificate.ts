@@ -1,27 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { CERTIFICATE_DEFAULTS } from "../certificate/redisServerCertificate";
-import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
+import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, HostCertificateArgs } from "../certificate/hostCertificate";
+import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
-import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS } from "../keyAlgorithm";
+import { DEFAULT_KEY_ALGORITHM } from "../keyAlgorithm";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
-import {
-    assertValid,
-    found,
-    checkAbsolutePath,
-    checkAclUser,
-    checkDnsName,
-    checkOneOf,
-    checkPort,
-    checkUnique,
-    checkUnixName,
-    Problem,
-    show,
-} from "../validation/fields";
+import { assertValid, checkAbsolutePath, checkDnsName, checkHttpsUrl, checkPort, checkUnique, found, Problem, show } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { LEGO_KEY_TYPES, renderAcmeIssueScript, renderAcmeRenewScript } from "./scripts";
 
-export interface AcmeCertificateArgs {
+export interface AcmeCertificateArgs extends HostCertificateArgs {
     /** The Redis host, over SSH. lego (Debian package) must be installed there. */
     connection: SshConnectionArgs;
     /** The ACME directory URL (step-ca's ACME provisioner, a public ACME CA, pebble in tests). */
@@ -49,34 +37,25 @@ export interface AcmeCertificateArgs {
      * @default "ECDSA_P256"
      */
     keyAlgorithm?: string;
-    /** @default "/etc/redis-tls" */
-    tlsDir?: string;
     /**
      * lego's account and certificate state on the host (root-only).
      * @default "/var/lib/redis-tls/acme"
      */
     legoPath?: string;
-    /** @default "redis" */
-    redisGroup?: string;
     /** Root-only socket for the hot reload after the first issuance; unset reloads nothing. */
     reloadSocket?: string;
-    /** @default "redis-tls-reload" */
-    reloadUser?: string;
 }
 
 export const ACME_DEFAULTS = { httpPort: 80, legoPath: "/var/lib/redis-tls/acme" } as const;
 
 /** An ACME directory URL that the renew script can carry (validated again when an Output resolves). */
 export function checkDirectoryUrl(field: string, url: string): Problem {
-    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(url)) {
-        return `[${field}] ${show(url)} is not an https URL; give the ACME directory, e.g. "https://ca.internal/acme/acme/directory"`;
-    }
-    return undefined;
+    return checkHttpsUrl(field, url, `the ACME directory, e.g. "https://ca.internal/acme/acme/directory"`);
 }
 
 /** Validates AcmeCertificate args; returns every problem found. */
 export function validateAcmeCertificateArgs(args: AcmeCertificateArgs): string[] {
-    const problems: Problem[] = [...checkConnection("connection", args.connection)];
+    const problems: Problem[] = [...checkHostCertificateArgs(args)];
     if (args.dnsNames.length === 0) {
         problems.push(`[dnsNames] [] is empty; an ACME certificate needs at least one DNS name (lego cannot order IP SANs)`);
     }
@@ -87,12 +66,7 @@ export function validateAcmeCertificateArgs(args: AcmeCertificateArgs): string[]
         problems.push(`[email] ${show(args.email)} is not an e-mail address; give the account contact, e.g. "ops@example.com"`);
     }
     problems.push(checkPort("httpPort", args.httpPort ?? ACME_DEFAULTS.httpPort));
-    problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS));
-    problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir));
     problems.push(checkAbsolutePath("legoPath", args.legoPath ?? ACME_DEFAULTS.legoPath));
-    problems.push(checkUnixName("redisGroup", args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup));
-    if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
-    if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
     problems.push(
         checkCertificatesInput("rootCertPem", args.rootCertPem, { count: "one", ca: true, root: true }),
         checkCertificatesInput("clientCaPem", args.clientCaPem, { count: "one", ca: true }),

@@ -1,31 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
-import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
-import { DEFAULT_TLS_DIR } from "../host/layout";
+import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
-import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, keyUsages } from "../keyAlgorithm";
+import { KeyAlgorithm, keyUsages } from "../keyAlgorithm";
 import { certificatesOrThrow, encodeCertificates, extractCsr } from "../pem";
-import {
-    assertValid,
-    found,
-    checkAbsolutePath,
-    checkAclUser,
-    checkDnsName,
-    checkHours,
-    checkIpAddress,
-    checkKeyFilePass,
-    checkOneOf,
-    checkUnique,
-    checkUnixName,
-    Problem,
-} from "../validation/fields";
+import { assertValid, checkKeyFilePass, found, Problem } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
+import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "./hostCertificate";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
 import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
 
-export interface RedisServerCertificateArgs {
+export interface RedisServerCertificateArgs extends HostCertificateArgs {
     /** The Redis host, over SSH. */
     connection: SshConnectionArgs;
     /** DNS names clients use for this host. Plain, so they are checked at preview. */
@@ -82,15 +69,6 @@ export interface RedisServerCertificateArgs {
     reloadUser?: string;
 }
 
-export const CERTIFICATE_DEFAULTS = {
-    validityHours: 720,
-    keyAlgorithm: DEFAULT_KEY_ALGORITHM,
-    tlsDir: DEFAULT_TLS_DIR,
-    redisGroup: "redis",
-} as const;
-
-/** The shortest lifetime accepted: `pulumi up` renewal needs a window a deploy pipeline can hit. */
-export const MIN_VALIDITY_HOURS = 24;
 
 const ROOT_RULE = { count: "one", ca: true, root: true } as const;
 const CHAIN_RULE = { count: "any", ca: true } as const;
@@ -98,42 +76,17 @@ const CLIENT_CA_RULE = { count: "one", ca: true } as const;
 
 /** Validates RedisServerCertificate args; returns every problem found. */
 export function validateServerCertificateArgs(args: RedisServerCertificateArgs): string[] {
-    const dnsNames = args.dnsNames ?? [];
-    const ips = args.ipAddresses ?? [];
-    const problems: Problem[] = [...checkConnection("connection", args.connection)];
-    if (dnsNames.length === 0 && ips.length === 0) {
-        problems.push(`[dnsNames] [] and [ipAddresses] [] are both empty; give at least one name or address clients use`);
-    }
-    dnsNames.forEach((d) => problems.push(checkDnsName("dnsNames", d)));
-    ips.forEach((ip) => problems.push(checkIpAddress("ipAddresses", ip)));
-    problems.push(checkUnique("dnsNames", dnsNames), checkUnique("ipAddresses", ips));
-    problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm, KEY_ALGORITHMS));
-    problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir));
-    if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
-    if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
-    problems.push(checkUnixName("redisGroup", args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup));
+    const problems: Problem[] = [
+        ...checkHostCertificateArgs(args),
+        ...checkSubjectNames(args.dnsNames ?? [], args.ipAddresses ?? []),
+        ...checkLifetime(args.validityHours, args.renewBeforeHours),
+    ];
     if (typeof args.keyFilePass === "string") problems.push(checkKeyFilePass("keyFilePass", args.keyFilePass));
     problems.push(
         checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
         checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
         checkCertificatesInput("clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
     );
-
-    const validity = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;
-    const validityProblem = checkHours("validityHours", validity);
-    problems.push(validityProblem);
-    if (validityProblem === undefined && validity < MIN_VALIDITY_HOURS) {
-        problems.push(`[validityHours] ${validity} is too short to renew by pulumi up; use at least ${MIN_VALIDITY_HOURS}`);
-    }
-    if (args.renewBeforeHours !== undefined) {
-        const p = checkHours("renewBeforeHours", args.renewBeforeHours);
-        problems.push(p);
-        if (p === undefined && validityProblem === undefined && args.renewBeforeHours >= validity) {
-            problems.push(
-                `[renewBeforeHours] ${args.renewBeforeHours} leaves no time between issue and renewal of a ${validity}h certificate; make it less than validityHours, e.g. ${defaultRenewBeforeHours(validity)}`,
-            );
-        }
-    }
     return found(problems);
 }
 

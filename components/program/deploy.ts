@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority } from "../ca/certificateAuthority";
 import { CaDistribution } from "../distribution/caDistribution";
 import { RedisTlsServer } from "../server/redisTlsServer";
+import { StepBootstrap } from "../step/stepBootstrap";
+import { StepCa, StepIssuer } from "../step/stepCa";
 import { StackConfig } from "./stackConfig";
 
 /** Secrets of the default program, read from stack config as Outputs. */
@@ -9,6 +11,8 @@ export interface StackSecrets {
     sshPrivateKey: pulumi.Input<string>;
     /** Required with StackConfig.caRootCertPem. */
     caIssuerPrivateKeyPem?: pulumi.Input<string>;
+    /** Required with StackConfig.step. */
+    stepProvisionerPassword?: pulumi.Input<string>;
 }
 
 /** What the default program exports per Redis host. */
@@ -39,7 +43,44 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (config.caRootCertPem !== undefined && secrets.caIssuerPrivateKeyPem === undefined) {
         throw new Error("[redis-tls:caIssuerPrivateKeyPem] is not set but caRootCertPem is; set it with pulumi config set --secret caIssuerPrivateKeyPem < issuer.key");
     }
-    // Also with ACME: this CA, not the ACME one, is what Redis trusts for client certificates.
+    const issuers = (["acme", "step", "stepCa"] as const).filter((k) => config[k] !== undefined);
+    if (issuers.length > 1) {
+        throw new Error(`[redis-tls:${issuers.join(", redis-tls:")}] are all set; choose one issuer for the servers' certificates`);
+    }
+    const bootstrapped = config.clients.findIndex((c) => c.stepBootstrap);
+    if (bootstrapped >= 0 && config.step === undefined && config.stepCa === undefined) {
+        throw new Error(
+            `[redis-tls:clients[${bootstrapped}].stepBootstrap] is true but neither redis-tls:step nor redis-tls:stepCa is set, so there is no step-ca to bootstrap from; set one, or drop stepBootstrap`,
+        );
+    }
+    if (config.step !== undefined && secrets.stepProvisionerPassword === undefined) {
+        throw new Error("[redis-tls:stepProvisionerPassword] is not set but step is; set it with pulumi config set --secret stepProvisionerPassword < provisioner.pass");
+    }
+    const stepCa =
+        config.stepCa === undefined
+            ? undefined
+            : new StepCa("redis-step-ca", {
+                  connection: {
+                      host: config.stepCa.address, user: config.stepCa.user, port: config.stepCa.port, privateKey: secrets.sshPrivateKey, hostKey: config.stepCa.hostKey,
+                  },
+                  name: config.stepCa.name,
+                  dnsNames: config.stepCa.dnsNames,
+                  ipAddresses: config.stepCa.ipAddresses,
+                  port: config.stepCa.caPort,
+                  acme: config.stepCa.acme,
+              });
+    const step: StepIssuer | undefined =
+        stepCa?.issuer ??
+        (config.step === undefined
+            ? undefined
+            : {
+                  caUrl: config.step.caUrl,
+                  rootFingerprint: config.step.rootFingerprint,
+                  provisioner: config.step.provisioner,
+                  stepCli: config.step.stepCli,
+                  provisionerPassword: secrets.stepProvisionerPassword,
+              });
+    // Also with ACME or step-ca: this CA, not the issuer, is what Redis trusts for client certificates.
     const ca = new CertificateAuthority("redis-ca", {
         commonName: config.caCommonName,
         keyAlgorithm: config.keyAlgorithm,
@@ -48,10 +89,9 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
                 ? undefined
                 : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
     });
-    // Clients verify servers against the root that signs them.
-    const rootCertPem = config.acme === undefined ? ca.rootCertPem : pulumi.output(config.acme.rootCertPem);
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
+    const serverRoots: pulumi.Output<string>[] = [];
     for (const host of config.hosts) {
         const server = new RedisTlsServer(
             `redis-${host.name}`,
@@ -64,6 +104,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
                 chainPem: ca.chainPem,
                 rootCertPem: ca.rootCertPem,
                 acme: config.acme,
+                step,
                 validityHours: config.validityHours,
                 keyAlgorithm: config.keyAlgorithm,
                 tlsPort: config.tlsPort,
@@ -71,11 +112,14 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             },
             host.decommissioned ? { transformations: [decommissioned()] } : undefined,
         );
+        serverRoots.push(server.serverRootCertPem);
         servers[host.name] = pulumi
             .all([server.endpoint, server.serverName, server.renewsAfter])
             .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
     }
 
+    // Clients verify servers against the root that signs them.
+    const rootCertPem = stepCa?.rootCertPem ?? serverRoots[0] ?? ca.rootCertPem;
     const gone = new Set(config.clients.filter((c) => c.decommissioned).map((c) => `redis-ca-clients-${c.name}`));
     new CaDistribution(
         "redis-ca-clients",
@@ -89,6 +133,19 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         },
         gone.size > 0 ? { transformations: [decommissioned((n) => gone.has(n))] } : undefined,
     );
+
+    // Client hosts that run `step` themselves get the same pinned bootstrap as the Redis hosts.
+    for (const c of config.clients.filter((c) => c.stepBootstrap)) {
+        new StepBootstrap(
+            `redis-step-bootstrap-${c.name}`,
+            {
+                connection: { host: c.address, user: c.user, port: c.port, privateKey: secrets.sshPrivateKey, hostKey: c.hostKey },
+                caUrl: step!.caUrl,
+                rootFingerprint: step!.rootFingerprint,
+            },
+            c.decommissioned ? { transformations: [decommissioned()] } : undefined,
+        );
+    }
 
     return { rootCertPem, servers: pulumi.output(servers) };
 }

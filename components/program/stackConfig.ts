@@ -22,6 +22,8 @@ export interface ClientConfig {
     user?: string;
     port?: number;
     osFamily?: string;
+    /** Also `step ca bootstrap` this host (step-ca issuers only; smallstep's `step` must be on it). */
+    stepBootstrap?: boolean;
     decommissioned?: boolean;
 }
 
@@ -39,6 +41,32 @@ export interface StackConfig {
     caIssuerCertPem?: string;
     /** Issue every host's certificate from this ACME directory, renewed on the hosts. */
     acme?: AcmeConfig;
+    /** Issue from an existing step-ca (its provisioner password is the secret stepProvisionerPassword). */
+    step?: StepConfig;
+    /** Stand a step-ca up on this host and issue from it. */
+    stepCa?: StepCaConfig;
+}
+
+/** The `step` stack config object: an existing step-ca. */
+export interface StepConfig {
+    caUrl: string;
+    rootFingerprint: string;
+    provisioner?: string;
+    /** The step CLI where `pulumi up` runs. */
+    stepCli?: string;
+}
+
+/** The `stepCa` stack config object: a host to stand step-ca up on. */
+export interface StepCaConfig {
+    address: string;
+    hostKey: string;
+    user?: string;
+    port?: number;
+    name?: string;
+    dnsNames?: string[];
+    ipAddresses?: string[];
+    caPort?: number;
+    acme?: boolean;
 }
 
 /** The `acme` stack config object. */
@@ -62,6 +90,8 @@ export const CONFIG_KEYS = [
     "caRootCertPem",
     "caIssuerCertPem",
     "acme",
+    "step",
+    "stepCa",
 ] as const;
 
 const PROJECT = "redis-tls";
@@ -100,6 +130,7 @@ function parseList<T>(key: string, raw: string | undefined, required: boolean, f
         if (unknown !== undefined) {
             throw new Error(`[${PROJECT}:${key}[${i}]] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
         }
+        checkFlags(`${key}[${i}]`, entry as Record<string, unknown>);
         if (typeof (entry as Record<string, unknown>).hostKey !== "string") {
             const address = (entry as Record<string, unknown>).address;
             throw new Error(
@@ -119,23 +150,40 @@ function parseInteger(key: string, raw: string | undefined): number | undefined 
     return n;
 }
 
-function parseAcme(raw: string | undefined): AcmeConfig | undefined {
+/** Fields that switch something on: JSON's "false" (a string) would be truthy, so only true or false. */
+const FLAGS = ["decommissioned", "stepBootstrap", "acme"];
+
+function checkFlags(key: string, value: Record<string, unknown>): void {
+    for (const f of FLAGS) {
+        const v = value[f];
+        if (v !== undefined && typeof v !== "boolean") {
+            throw new Error(`[${PROJECT}:${key}.${f}] ${show(v)} is not true or false; set it with pulumi config set --path '${key}.${f}' true`);
+        }
+    }
+}
+
+/** An object-valued config key: its required fields are strings, and no field is unknown. */
+function parseObject<T>(key: string, raw: string | undefined, required: string[], optional: string[], example: string): T | undefined {
     if (raw === undefined) return undefined;
     const value = parseJson(raw) as Record<string, unknown>;
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new Error(`[${PROJECT}:acme] ${show(raw)} is not an object; give {"directoryUrl": ..., "email": ..., "rootCertPem": ...}`);
+        throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not an object; give ${example}`);
     }
-    for (const f of ["directoryUrl", "email", "rootCertPem"]) {
+    for (const f of required) {
+        if (value[f] === undefined) {
+            throw new Error(`[${PROJECT}:${key}.${f}] is missing; set it with pulumi config set --path '${key}.${f}' ...`);
+        }
         if (typeof value[f] !== "string") {
-            throw new Error(`[${PROJECT}:acme.${f}] is missing; set it with pulumi config set --path 'acme.${f}' ...`);
+            throw new Error(`[${PROJECT}:${key}.${f}] ${show(value[f])} is not a string; set it with pulumi config set --path '${key}.${f}' ...`);
         }
     }
-    const fields = ["directoryUrl", "email", "rootCertPem", "serverCaPem", "httpPort"];
+    const fields = [...required, ...optional];
     const unknown = Object.keys(value).find((k) => !fields.includes(k));
     if (unknown !== undefined) {
-        throw new Error(`[${PROJECT}:acme] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
+        throw new Error(`[${PROJECT}:${key}] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
     }
-    return value as unknown as AcmeConfig;
+    checkFlags(key, value);
+    return value as unknown as T;
 }
 
 /**
@@ -145,7 +193,7 @@ function parseAcme(raw: string | undefined): AcmeConfig | undefined {
 export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number], string>>): StackConfig {
     return {
         hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
-        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "decommissioned"]),
+        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "stepBootstrap", "decommissioned"]),
         caCommonName: raw.caCommonName,
         keyAlgorithm: raw.keyAlgorithm,
         validityHours: parseInteger("validityHours", raw.validityHours),
@@ -153,6 +201,8 @@ export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number
         authClients: raw.authClients,
         caRootCertPem: raw.caRootCertPem,
         caIssuerCertPem: raw.caIssuerCertPem,
-        acme: parseAcme(raw.acme),
+        acme: parseObject<AcmeConfig>("acme", raw.acme, ["directoryUrl", "email", "rootCertPem"], ["serverCaPem", "httpPort"], `{"directoryUrl": ..., "email": ..., "rootCertPem": ...}`),
+        step: parseObject<StepConfig>("step", raw.step, ["caUrl", "rootFingerprint"], ["provisioner", "stepCli"], `{"caUrl": ..., "rootFingerprint": ...}`),
+        stepCa: parseObject<StepCaConfig>("stepCa", raw.stepCa, ["address", "hostKey"], ["user", "port", "name", "dnsNames", "ipAddresses", "caPort", "acme"], `{"address": ..., "hostKey": ..., "dnsNames": [...]}`),
     };
 }

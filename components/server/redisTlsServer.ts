@@ -5,6 +5,8 @@ import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsCo
 import { SshConnectionArgs } from "../connection";
 import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
 import { DEFAULT_TLS_DIR } from "../host/layout";
+import { StepIssuer } from "../step/stepCa";
+import { StepCertificate, StepCertificateArgs, validateStepCertificateArgs } from "../step/stepCertificate";
 import { assertValid, found, checkAbsolutePath, checkUnixName } from "../validation/fields";
 
 /** Where an ACME-issued server certificate comes from. */
@@ -44,9 +46,14 @@ export interface RedisTlsServerArgs {
     rootCertPem?: pulumi.Input<string>;
     /**
      * Issue from an ACME directory on the host instead, renewed there by a CertRenewer timer.
-     * Without it the certificate is signed from Pulumi state and renewed by `pulumi up`.
+     * Without it (or `step`) the certificate is signed from Pulumi state and renewed by `pulumi up`.
      */
     acme?: AcmeIssuerArgs;
+    /**
+     * Issue from step-ca instead (StepCa.issuer, or an existing CA), renewed on the host with
+     * `step ca renew` by a CertRenewer timer, and re-issued by `pulumi up` in each renewal slot.
+     */
+    step?: StepIssuer;
     /**
      * Certificate lifetime (state CA only; an ACME CA decides its own).
      * @default 720
@@ -121,15 +128,20 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
         checkAbsolutePath("tlsDir", args.tlsDir ?? SERVER_DEFAULTS.tlsDir),
         checkUnixName("redisUser", args.redisUser ?? CONFIG_DEFAULTS.redisGroup),
     ];
-    if (args.acme === undefined) {
+    if (args.acme !== undefined && args.step !== undefined) {
+        problems.push(`[acme, step] are both given; choose one issuer`);
+    } else if (args.acme === undefined && args.step === undefined) {
         const missing = (["caCertPem", "caPrivateKeyPem", "chainPem", "rootCertPem"] as const).filter((f) => args[f] === undefined);
         if (missing.length > 0) {
-            problems.push(`[${missing.join(", ")}] not given; pass the CertificateAuthority's outputs, or set acme to issue from an ACME directory`);
+            problems.push(`[${missing.join(", ")}] not given; pass the CertificateAuthority's outputs, or set acme or step to issue from there`);
         }
     } else if (args.rootCertPem === undefined) {
-        problems.push(`[rootCertPem] not given; with acme it is the CA Redis trusts for client certificates (never the ACME CA): pass CertificateAuthority.rootCertPem`);
-    } else if ((args.ipAddresses ?? []).length > 0) {
+        problems.push(`[rootCertPem] not given; with ${args.acme ? "acme" : "step"} it is the CA Redis trusts for client certificates: pass CertificateAuthority.rootCertPem`);
+    } else if (args.acme !== undefined && (args.ipAddresses ?? []).length > 0) {
         problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
+    }
+    if (args.step !== undefined && args.keyFilePass !== undefined) {
+        problems.push(`[keyFilePass] is not supported with step: step ca renew would have to ask for it; leave it unset`);
     }
     return found(problems);
 }
@@ -145,10 +157,12 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     public readonly endpoint: pulumi.Output<string>;
     /** The name clients verify (pass as `servername` when connecting by IP). */
     public readonly serverName: pulumi.Output<string>;
-    /** The server's certificate as Pulumi signed it; undefined with `acme` (it lives on the host). */
+    /** The server's certificate as issued through Pulumi; undefined with `acme` (it lives on the host). */
     public readonly certPem: pulumi.Output<string | undefined>;
-    /** When `pulumi up` next re-issues the certificate; undefined with `acme` (the host renews). */
+    /** When `pulumi up` next re-issues the certificate; undefined with `acme` (only the host renews). */
     public readonly renewsAfter: pulumi.Output<string | undefined>;
+    /** The root this server's chain ends in: what its clients verify it against. */
+    public readonly serverRootCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
@@ -161,8 +175,21 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             acme === undefined
                 ? undefined
                 : { ...common, ...acme, clientCaPem: args.rootCertPem!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
+        const stepArgs: StepCertificateArgs | undefined =
+            args.step === undefined
+                ? undefined
+                : {
+                      ...common,
+                      issuer: args.step,
+                      clientCaPem: args.rootCertPem!,
+                      dnsNames: args.dnsNames,
+                      ipAddresses: args.ipAddresses,
+                      validityHours: args.validityHours,
+                      renewBeforeHours: args.renewBeforeHours,
+                      keyAlgorithm: args.keyAlgorithm,
+                  };
         const stateArgs: RedisServerCertificateArgs | undefined =
-            acme !== undefined
+            acme !== undefined || stepArgs !== undefined
                 ? undefined
                 : {
                       ...common,
@@ -190,13 +217,14 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             adminUser: args.adminUser,
             tlsDir,
         };
-        const renewerArgs = (renewScript: pulumi.Input<string>): CertRenewerArgs => ({
+        const renewerArgs = (renewScript: pulumi.Input<string>, stepPath?: string): CertRenewerArgs => ({
             connection: args.connection,
             renewScript,
             serviceName: args.serviceName,
             reloadSocket,
             reloadUser: args.reloadUser,
             tlsDir,
+            stepPath,
         });
         // Validated before super() and before any child, so bad input registers nothing at all.
         const own = validateRedisTlsServerArgs(args);
@@ -205,31 +233,41 @@ export class RedisTlsServer extends pulumi.ComponentResource {
             ...(own.length > 0
                 ? []
                 : [
-                      ...(acmeArgs === undefined ? validateServerCertificateArgs(stateArgs!) : validateAcmeCertificateArgs(acmeArgs)),
+                      ...(acmeArgs !== undefined
+                          ? validateAcmeCertificateArgs(acmeArgs)
+                          : stepArgs !== undefined
+                            ? validateStepCertificateArgs(stepArgs)
+                            : validateServerCertificateArgs(stateArgs!)),
                       ...validateRedisTlsConfigArgs(configArgs),
-                      ...(acmeArgs === undefined ? [] : validateCertRenewerArgs(renewerArgs(""))),
+                      ...(stateArgs !== undefined ? [] : validateCertRenewerArgs(renewerArgs(""))),
                   ]),
         ]);
         super("redis-tls:index:RedisTlsServer", name, {}, opts);
 
         const certificate =
-            acmeArgs === undefined
-                ? new RedisServerCertificate(`${name}-cert`, stateArgs!, { parent: this })
-                : new AcmeCertificate(`${name}-acme`, acmeArgs, { parent: this });
+            acmeArgs !== undefined
+                ? new AcmeCertificate(`${name}-acme`, acmeArgs, { parent: this })
+                : stepArgs !== undefined
+                  ? new StepCertificate(`${name}-step`, stepArgs, { parent: this })
+                  : new RedisServerCertificate(`${name}-cert`, stateArgs!, { parent: this });
         const config = new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
-        if (certificate instanceof AcmeCertificate) {
-            new CertRenewer(`${name}-renewer`, renewerArgs(certificate.renewScript), { parent: this, dependsOn: [config] });
+        if (certificate instanceof AcmeCertificate || certificate instanceof StepCertificate) {
+            const stepPath = certificate instanceof StepCertificate ? certificate.stepPath : undefined;
+            new CertRenewer(`${name}-renewer`, renewerArgs(certificate.renewScript, stepPath), { parent: this, dependsOn: [config] });
         }
 
         this.endpoint = pulumi.interpolate`${args.connection.host}:${args.tlsPort ?? CONFIG_DEFAULTS.tlsPort}`;
         this.serverName = certificate.serverName;
-        this.certPem = certificate instanceof RedisServerCertificate ? certificate.certPem : pulumi.output(undefined);
-        this.renewsAfter = certificate instanceof RedisServerCertificate ? certificate.renewsAfter : pulumi.output(undefined);
+        this.certPem = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.certPem;
+        this.renewsAfter = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.renewsAfter;
+        this.serverRootCertPem =
+            certificate instanceof StepCertificate ? certificate.rootCertPem : pulumi.output((acme?.rootCertPem ?? args.rootCertPem)!);
         this.registerOutputs({
             endpoint: this.endpoint,
             serverName: this.serverName,
             certPem: this.certPem,
             renewsAfter: this.renewsAfter,
+            serverRootCertPem: this.serverRootCertPem,
         });
     }
 }

@@ -1,5 +1,6 @@
 import * as net from "node:net";
 import * as path from "node:path";
+import { DEFAULT_TLS_DIR } from "../host/layout";
 
 /**
  * Field validators shared by every component. Each returns the problem as one message in the
@@ -73,7 +74,7 @@ export function checkPort(field: string, port: number): Problem {
  */
 export function checkAbsolutePath(field: string, p: string): Problem {
     if (!p.startsWith("/")) {
-        return `[${field}] ${show(p)} is a relative path; give an absolute path such as "/etc/redis/tls/${path.basename(p) || "file"}"`;
+        return `[${field}] ${show(p)} is a relative path; give an absolute path such as "${DEFAULT_TLS_DIR}/${path.basename(p) || "file"}"`;
     }
     if (!/^\/[A-Za-z0-9._/@+-]*$/.test(p)) {
         return `[${field}] ${show(p)} has characters redis.conf and the host scripts cannot carry safely; use letters, digits and . _ - + @ /`;
@@ -181,6 +182,14 @@ export function checkUnique(field: string, values: readonly string[]): Problem {
             return `[${field}] ${show(v)} is listed twice; list each value once`;
         }
         seen.add(key);
+    }
+    return undefined;
+}
+
+/** An https URL a host script can carry: host (name, IPv4 or [IPv6]), port and a plain path only. */
+export function checkHttpsUrl(field: string, url: string, what: string): Problem {
+    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(url)) {
+        return `[${field}] ${show(url)} is not an https URL; give ${what}`;
     }
     return undefined;
 }

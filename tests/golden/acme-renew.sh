@@ -48,6 +48,10 @@ install_tls() {
   installed=no
   root_dir "$tls" "$group" 750
   root_dir "$tls/gen" "$group" 750
+  # One install at a time (a pulumi up and the host's renewal timer): each removes generations it
+  # did not make, so two at once could remove the one the other just made live. Held to exit.
+  exec 8> "$tls/.install.lock" || return 1
+  flock 8 || return 1
   for f in chain root client-ca; do
     if ! certs_only "$w/$f.pem"; then
       echo "$f: expected only PEM certificates; refusing text outside them, keys or broken blocks" >&2
@@ -120,6 +124,11 @@ install_tls() {
   else
     echo "no key on this host matches the certificate's public key; re-run the CSR step" >&2
     return 1
+  fi
+  # The pinned client CA, for renewals on the host.
+  if ! cmp -s "$w/client-ca.pem" "$tls/client-ca.crt"; then
+    install -m 644 -o root -g root "$w/client-ca.pem" "$tls/client-ca.crt.new"
+    mv -f "$tls/client-ca.crt.new" "$tls/client-ca.crt"
   fi
   if [ "$key" = "$tls/live/redis.key" ] && cmp -s "$w/leafchain.pem" "$tls/live/redis.crt" && cmp -s "$w/client-ca.pem" "$tls/live/ca.crt"; then
     echo "unchanged $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"

@@ -13,6 +13,11 @@ export interface HostSpec extends ImageSpec {
    * @default true for sid/unstable, false otherwise
    */
   unifiedCgroupHierarchy?: boolean;
+  /**
+   * Files copied into every host's root (into the shared read-only tree, so the cached image stays
+   * as built), e.g. binaries the Debian archive does not ship: `{ source, path, mode }`.
+   */
+  files?: Array<{ source: string; path: string; mode?: number }>;
 }
 
 export interface ExecOptions {
@@ -123,6 +128,12 @@ export async function startHosts(names: string[], spec: HostSpec = {}): Promise<
     await check("mount", ["-t", "tmpfs", "-o", "mode=0755,size=2g", `${PREFIX}-rootfs`, rootfs]);
     await check("tar", ["--numeric-owner", "--xattrs", "--xattrs-include=*", "-I", "zstd", "-xf", tarball, "-C", rootfs]);
     await check("mount", ["-t", "tmpfs", "-o", "mode=0700,size=2g", `${PREFIX}-overlays`, overlays]);
+    for (const f of spec.files ?? []) {
+      const dest = path.join(rootfs, f.path);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(f.source, dest);
+      fs.chmodSync(dest, f.mode ?? 0o755);
+    }
 
     for (let i = 0; i < names.length; i++) {
       started.push({ slot: claimSlot() });

@@ -23,13 +23,27 @@ function hostCsr(name: string): string {
     return tls.certRequest({ privateKeyPem: key, subject: { commonName: name }, dnsNames: [`${name}.test`] }).outputs.certRequestPem as string;
 }
 
+/** A CA for the mocks' step-ca steps: `-init` and `-bootstrap` print its root, `-sign` a leaf for the CSR on stdin, then the root. */
+function mockStepCa(): { root: string; sign(csr: string): string } {
+    const key = tls.privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).outputs.privateKeyPem as string;
+    const root = tls.selfSignedCert({
+        privateKeyPem: key, subject: { commonName: "Mock step-ca Root" }, isCaCertificate: true, validityPeriodHours: 48, allowedUses: ["cert_signing"],
+    }).outputs.certPem as string;
+    return {
+        root,
+        sign: (csr) =>
+            (tls.locallySignedCert({ certRequestPem: csr, caCertPem: root, caPrivateKeyPem: key, validityPeriodHours: 24, allowedUses: ["server_auth"] }).outputs.certPem as string) + root,
+    };
+}
+
 /**
  * Mocks that record every resource and give each provider resource the outputs its real provider
  * would have: real keys and certificates from the harness's tls effects, a real CSR for a host's CSR
- * step, and "ok" for other commands.
+ * step, a step-ca's root for its init and bootstrap steps and signatures for its sign steps, and "ok" for other commands.
  */
 export function recordResources(preview = false, opts: { csrStdout?: (csr: string) => string } = {}): Recorded[] {
     const recorded: Recorded[] = [];
+    let stepCa: ReturnType<typeof mockStepCa> | undefined;
     pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -49,7 +63,14 @@ export function recordResources(preview = false, opts: { csrStdout?: (csr: strin
                         Object.assign(state, tls.locallySignedCert(inputs).outputs);
                         break;
                     case "command:remote:Command":
-                        state.stdout = args.name.endsWith("-csr") ? (opts.csrStdout ?? ((c) => c))(hostCsr(args.name)) : "ok";
+                        stepCa ??= mockStepCa();
+                        state.stdout = args.name.endsWith("-csr")
+                            ? (opts.csrStdout ?? ((c) => c))(hostCsr(args.name))
+                            : args.name.endsWith("-init") || args.name.endsWith("-bootstrap")
+                              ? stepCa.root
+                              : args.name.endsWith("-sign")
+                                ? stepCa.sign(inputs.stdin)
+                                : "ok";
                         state.stderr = "";
                         break;
                 }

@@ -15,6 +15,11 @@ import {
     renderReloadScript,
     renderTrustInstallScript,
     renderTrustRemoveScript,
+    renderStepBootstrapScript,
+    renderStepCaInitScript,
+    renderStepRenewScript,
+    renderStepSignLocalScript,
+    renderStepSignOnCaScript,
 } from "../../components";
 
 const dir = { tlsDir: "/etc/redis-tls", group: "redis" };
@@ -48,6 +53,11 @@ export const HOST_SCRIPTS: Record<string, string> = {
         owner,
     ),
     "renewer-remove.sh": renderRenewerRemoveScript("redis-server", owner),
+    "step-ca-init.sh": renderStepCaInitScript({ stepPath: "/etc/step-ca", name: "Redis", dnsNames: ["ca.example.internal", "10.0.0.9"], port: 9443, provisioner: "redis", validityHours: 720, acme: true }),
+    "step-bootstrap.sh": renderStepBootstrapScript({ stepPath: "/etc/redis-tls/step", caUrl: "https://ca.example.internal:9443", rootFingerprint: "c".repeat(64) }),
+    "step-sign-on-ca.sh": renderStepSignOnCaScript({ stepPath: "/etc/step-ca", caUrl: "https://127.0.0.1:9443", provisioner: "redis", validityHours: 720 }),
+    "step-sign-local.sh": renderStepSignLocalScript({ caUrl: "https://ca.example.internal:9443", rootFingerprint: "c".repeat(64), provisioner: "redis", validityHours: 720, stepCli: "step" }),
+    "step-renew.sh": renderStepRenewScript({ ...dir, ...pins, dnsNames: sans.dnsNames, ipAddresses: sans.ipAddresses, stepPath: "/etc/redis-tls/step" }),
     "trust-install.sh": renderTrustInstallScript({ osFamily: "auto", anchorName: "redis-tls-0123456789abcdef", appPath: "/etc/myapp/redis-ca.pem", owner }),
     "trust-remove.sh": renderTrustRemoveScript({ osFamily: "rhel", anchorName: "redis-tls-0123456789abcdef", appPath: "/etc/myapp/redis-ca.pem", owner }),
 };
