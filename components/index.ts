@@ -9,6 +9,7 @@ export * from "./ca/certificateAuthority";
 export * from "./certificate/renewal";
 export * from "./certificate/hostCertificate";
 export * from "./certificate/scripts";
+export * from "./certificate/hostSteps";
 export * from "./certificate/redisServerCertificate";
 export * from "./reload/scripts";
 export * from "./config/acl";

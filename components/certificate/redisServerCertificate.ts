@@ -1,16 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
-import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
-import { encodeSections } from "../host/shell";
+import { SshConnectionArgs } from "../connection";
 import { KeyAlgorithm, keyUsages } from "../keyAlgorithm";
-import { certificatesOrThrow, encodeCertificates, extractCsr } from "../pem";
+import { certificatesOrThrow, encodeCertificates } from "../pem";
 import { assertValid, checkKeyFilePass, found, Problem } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
-import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "./hostCertificate";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
-import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
+import { hostCsrStep, hostInstallStep } from "./hostSteps";
 
 export interface RedisServerCertificateArgs extends HostCertificateArgs {
     /** The Redis host, over SSH. */
@@ -120,27 +117,12 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         const keyAlgorithm = (args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
         const dir = { tlsDir: args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir, group: args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup };
         const serverName = dnsNames[0] ?? ipAddresses[0];
-        const connection = toCommandConnection(args.connection, this);
-        const user = args.connection.user;
         const now = Date.now();
 
         const keyFilePass =
             args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]);
-        const csr = new command.remote.Command(
-            `${name}-csr`,
-            {
-                connection,
-                create: asRoot(
-                    renderKeyAndCsrScript({ ...dir, keyAlgorithm, commonName: serverName, dnsNames, ipAddresses, encryptKey: keyFilePass !== undefined }),
-                    user,
-                ),
-                stdin: keyFilePass === undefined ? undefined : pulumi.secret(pulumi.interpolate`${keyFilePass}\n`),
-                triggers: [renewalSlot(now, renewAfterHours)],
-                logging: "stdout",
-            },
-            { parent: this },
-        );
-        const certRequestPem = csr.stdout.apply((out) => extractCsr(`${name}-csr stdout`, out));
+        const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
+        const certRequestPem = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), keyFilePass });
         const cert = new tls.LocallySignedCert(
             `${name}-signed`,
             {
@@ -153,44 +135,15 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             { parent: this },
         );
         const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, ROOT_RULE);
-        const install = pulumi
-            .all([
-                cert.certPem,
-                checkedCertificates(component, "chainPem", args.chainPem, CHAIN_RULE),
-                root,
-                args.clientCaPem === undefined ? root : checkedCertificates(component, "clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
-            ])
-            .apply(([leaf, chain, rootCa, clientCa]) => ({
-                stdin: encodeSections({
-                    chain: encodeCertificates(certificatesOrThrow("certPem", leaf, { count: "one" })) + chain.pem,
-                    root: rootCa.pem,
-                    "client-ca": clientCa.pem,
-                }),
-                create: asRoot(
-                    renderInstallCertScript({
-                        ...dir,
-                        dnsNames,
-                        ipAddresses,
-                        rootFingerprint: rootCa.fingerprints[0],
-                        clientCaFingerprint: clientCa.fingerprints[0],
-                        reload:
-                            args.reloadSocket === undefined
-                                ? undefined
-                                : { tlsDir: dir.tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user },
-                    }),
-                    user,
-                ),
-            }));
-        const installStep = new command.remote.Command(
-            `${name}-install`,
-            {
-                connection,
-                create: install.create,
-                stdin: install.stdin,
-                logging: "stdoutAndStderr",
-            },
-            { parent: this },
-        );
+        const chain = checkedCertificates(component, "chainPem", args.chainPem, CHAIN_RULE);
+        const installStep = hostInstallStep(this, name, target, {
+            chainPem: pulumi.all([cert.certPem, chain]).apply(([leaf, c]) => encodeCertificates(certificatesOrThrow("certPem", leaf, { count: "one" })) + c.pem),
+            rootPem: root.pem,
+            rootFingerprint: root.fingerprints[0],
+            clientCa: args.clientCaPem === undefined ? root : checkedCertificates(component, "clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
+            reloadSocket: args.reloadSocket,
+            reloadUser: args.reloadUser,
+        });
 
         this.certPem = cert.certPem;
         this.serverName = pulumi.output(serverName);

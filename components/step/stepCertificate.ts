@@ -2,12 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certificate/renewal";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "../certificate/hostCertificate";
-import { renderInstallCertScript, renderKeyAndCsrScript } from "../certificate/scripts";
+import { hostCsrStep, hostInstallStep } from "../certificate/hostSteps";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
-import { encodeSections } from "../host/shell";
 import { KeyAlgorithm } from "../keyAlgorithm";
-import { certificatesOrThrow, encodeCertificates, extractCsr, fingerprint } from "../pem";
-import { RELOAD_DEFAULTS } from "../reload/scripts";
+import { certificatesOrThrow, encodeCertificates, fingerprint } from "../pem";
 import { assertValid, checkAbsolutePath, found, Problem, show } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { checkProvisionerName, STEP_CA_DEFAULTS, StepIssuer } from "./stepCa";
@@ -97,25 +95,14 @@ export class StepCertificate extends pulumi.ComponentResource {
         const keyAlgorithm = (args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
         const dir = { tlsDir: args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir, group: args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup };
         const serverName = dnsNames[0] ?? ipAddresses[0];
-        const connection = toCommandConnection(args.connection, this);
-        const user = args.connection.user;
         const now = Date.now();
         // Checked here first, so a bad value names the field this component was given.
         const caUrl = checked(component, issuer.caUrl, (u) => [checkCaUrl("issuer.caUrl", u)]);
         const rootFingerprint = checked(component, issuer.rootFingerprint, (f) => [checkFingerprint("issuer.rootFingerprint", f)]).apply((f) => f.toLowerCase());
         const bootstrap = new StepBootstrap(`${name}-bootstrap`, { connection: args.connection, caUrl, rootFingerprint, stepPath: `${dir.tlsDir}/step` }, { parent: this });
         const stepPath = bootstrap.stepPath;
-        const csr = new command.remote.Command(
-            `${name}-csr`,
-            {
-                connection,
-                create: asRoot(renderKeyAndCsrScript({ ...dir, keyAlgorithm, commonName: serverName, dnsNames, ipAddresses, encryptKey: false }), user),
-                triggers: [renewalSlot(now, renewAfterHours)],
-                logging: "stdout",
-            },
-            { parent: this, dependsOn: [bootstrap] },
-        );
-        const request = csr.stdout.apply((out) => extractCsr(`${name}-csr stdout`, out));
+        const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
+        const request = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), dependsOn: [bootstrap] });
         const sign =
             issuer.signer !== undefined
                 ? new command.remote.Command(
@@ -154,21 +141,14 @@ export class StepCertificate extends pulumi.ComponentResource {
             return { chain: encodeCertificates(certs.slice(0, -1)), root: encodeCertificates([root]), leaf: certs[0].toString() };
         });
         const clientCa = checkedCertificates(component, "clientCaPem", args.clientCaPem, { count: "one", ca: true });
-        const reload = args.reloadSocket === undefined ? undefined : { tlsDir: dir.tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user };
-        const install = new command.remote.Command(
-            `${name}-install`,
-            {
-                connection,
-                create: pulumi
-                    .all([rootFingerprint, clientCa])
-                    .apply(([fp, client]) =>
-                        asRoot(renderInstallCertScript({ ...dir, dnsNames, ipAddresses, rootFingerprint: fp, clientCaFingerprint: client.fingerprints[0], reload }), user),
-                    ),
-                stdin: pulumi.all([signed, clientCa]).apply(([s, client]) => encodeSections({ chain: s.chain, root: s.root, "client-ca": client.pem })),
-                logging: "stdoutAndStderr",
-            },
-            { parent: this },
-        );
+        const install = hostInstallStep(this, name, target, {
+            chainPem: signed.apply((x) => x.chain),
+            rootPem: signed.root,
+            rootFingerprint,
+            clientCa,
+            reloadSocket: args.reloadSocket,
+            reloadUser: args.reloadUser,
+        });
         this.renewScript = pulumi
             .all([rootFingerprint, clientCa])
             .apply(([fp, client]) =>
