@@ -269,7 +269,8 @@ describe("component resource graphs (mocks)", () => {
         const sign = byName(recorded, "redis-s-step-sign").inputs;
         assert.equal(plain(sign.connection).host, "10.0.0.9", "signed on the CA host");
         assert.equal(sign.stdin, byName(recorded, "redis-s-step-csr").state.stdout, "the CSR on stdin");
-        assert.match(sign.create, /--provisioner-password-file "\$steppath\/provisioner\.pass"/);
+        // The token is for exactly the host's names, from the root-only password file.
+        assert.match(sign.create, /ca token 'redis-1\.example\.internal' --san 'redis-1\.example\.internal' --san '10\.0\.0\.5' --provisioner 'redis' \\\n {2}--provisioner-password-file "\$steppath\/provisioner\.pass"/);
         assert.match(byName(recorded, "step-init").inputs.create, /step ca init --name "\$name" --dns "\$dns"/);
         assert.match(byName(recorded, "redis-s-step-bootstrap").inputs.create, /url='https:\/\/10\.0\.0\.9:9443' fp=[0-9a-f]{64}/);
         assert.match(byName(recorded, "redis-s-renewer-install").inputs.create, /Environment=STEPPATH=\/etc\/redis-tls\/step CERT_LOCATION=/);

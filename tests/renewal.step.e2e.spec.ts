@@ -96,7 +96,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
         assert.equal(await sh(ca, "systemctl is-active step-ca"), "active");
         assert.equal(await sh(ca, "ps -o user= -C step-ca"), "step");
         // The service user reads the intermediate key and the CA password, never the root key.
-        assert.equal(await sh(ca, "stat -c '%U:%G %a' /etc/step-ca/secrets/root_ca_key /etc/step-ca/secrets/intermediate_ca_key /etc/step-ca/password"), "root:root 600\nroot:step 640\nroot:step 640");
+        assert.equal(await sh(ca, "stat -c '%U:%G %a' /etc/step-ca/secrets/root_ca_key /etc/step-ca/secrets/intermediate_ca_key /etc/step-ca/password /etc/step-ca/provisioner.pass"), "root:root 600\nroot:step 640\nroot:step 640\nroot:root 600");
         assert.equal((await ca.exec("runuser -u step -- cat /etc/step-ca/secrets/root_ca_key")).code, 1);
         assert.match(await sh(ca, "cat /etc/step-ca/config/ca.json"), /"type": "JWK",\n\t+"name": "redis",\n\t+"claims": \{"defaultTLSCertDuration": "720h"/);
         const now = await served();
@@ -155,6 +155,12 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
         assert.notEqual(widened.code, 0);
         assert.match(widened.stderr, /forbidden by the certificate authority: certificate request does not contain the valid DNS names/);
         assert.equal((await ca.exec("test -e /tmp/d.crt")).code, 1);
+        // So the program's own sign step, whose token carries exactly the host's names, signs no CSR that asks for more.
+        const signStep = String(deployed.resources.find((r) => r.name === "redis-redis1-step-sign")!.inputs.create);
+        const wide = await sh(ca, `cd /tmp && openssl req -new -key k.pem -subj /CN=${NAME} -addext subjectAltName=DNS:${NAME},DNS:other.test,IP:${host.address} 2>/dev/null`);
+        const refused = await ca.exec(signStep, { stdin: `${wide}\n`, timeoutMs: 60_000 });
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /certificate request does not contain the valid DNS names/);
     });
 
     it("the CA's passwords are on no Redis host, in no process's argv during a re-issue, in no log and in no stack output", async () => {
@@ -163,7 +169,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
         const { result, argv } = await argvDuring([ca, host], () => up(stepCaConfig(), "state", SLOT_MS));
         assert.ok(result.ok, result.error);
         assert.notEqual((await served()).serial, before, "the next slot re-issued through the CA host");
-        assert.match(argv, /step ca sign/, "the sampler saw the signing");
+        assert.match(argv, /step ca (token|sign) /, "the sampler saw the signing");
         for (const secret of secrets) {
             assert.equal(argv.includes(secret), false);
             assert.deepEqual(whereAppears(result, secret), []);
@@ -271,7 +277,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
         );
         assert.ok(result.ok, result.error);
         assert.equal(result.resources.find((x) => x.name === "redis-redis2-step-sign")!.type, "command:local:Command");
-        assert.match(argv, /ca sign .*--provisioner-password-file/);
+        assert.match(argv, /step ca (token|sign) /, "the sampler saw the signing");
         assert.equal(argv.includes(password), false);
         assert.deepEqual(whereAppears(result, password).filter((w) => !w.includes("stdin")), []);
         assert.equal((await other.exec(`grep -rqsF -D skip ${password} /etc /var/lib /root /tmp`)).code, 1);

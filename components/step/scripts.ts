@@ -6,12 +6,13 @@ import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
  * Debian bookworm build) and `step-ca` (0.19.0). What is specific to a version lives here:
  * - positional arguments go before flags (0.15.16's argument parser takes a word after a flag as
  *   its value);
- * - `step ca sign --provisioner-password-file`, which mints a single-use token for the CSR's own
- *   subject and SANs, so no token and no password is ever on a command line;
+ * - `step ca token SUBJECT --san …` for the names the host must have, read from a password file,
+ *   then `step ca sign` with that token in `STEP_TOKEN`: step-ca refuses a CSR whose names are not
+ *   the token's, and no token or password is ever on a command line;
  * - 0.15.16 has no `--x509-default-dur` for provisioners, so the JWK provisioner's claims are one
  *   line in ca.json that the init script owns (`stepClaimsLine`);
- * - every flag also reads `STEP_<FLAG>` from the environment, so the scripts' own variables never
- *   start with `STEP_`.
+ * - every flag also reads `STEP_<FLAG>` from the environment, so the scripts clear every inherited
+ *   `STEP*` variable and set only `STEP_TOKEN`, and their own variables never start with `STEP_`.
  */
 
 const q = shellQuote;
@@ -76,7 +77,11 @@ if [ ! -s "$steppath/config/ca.json" ]; then
 fi
 for f in password provisioner.pass; do
   [ -s "$steppath/$f" ] || { echo "$steppath/$f is missing but the CA exists; restore it" >&2; exit 1; }
+  [ ! -L "$steppath/$f" ] || { echo "$steppath/$f is a link; the CA's passwords must be files of their own" >&2; exit 1; }
 done
+# A restored or hand-made file gets the modes too: the service reads the CA key's password, only root the provisioner's.
+chown root:step "$steppath/password" && chmod 640 "$steppath/password"
+chown root:root "$steppath/provisioner.pass" && chmod 600 "$steppath/provisioner.pass"
 # What root writes into must be root's: a CA set up by hand may have left a directory to step.
 for d in config certs secrets templates; do
   if [ -e "$steppath/$d" ] || [ -L "$steppath/$d" ]; then root_dir "$steppath/$d"; fi
@@ -166,23 +171,38 @@ export interface StepSignArgs {
     caUrl: string;
     provisioner: string;
     validityHours: number;
+    /** The token's subject: the CSR's CN. */
+    subject: string;
+    /** Every name the certificate may carry (DNS names, then IPs), validated: exactly the CSR's SANs. */
+    sans: string[];
+}
+
+// A stray STEP_CA_URL, STEP_ROOT or STEP_OFFLINE of the caller's would steer step; none reaches it.
+const CLEAR_STEP_ENV = `for v in $(env | sed -n 's/^\\(STEP[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset "$v"; done`;
+
+/** Mints the token for exactly these names (password from FILE) and signs the CSR with it, from the environment. */
+function signWithToken(a: StepSignArgs, step: string, passwordFile: string, root: string): string {
+    const sans = a.sans.map((n) => `--san ${q(n)}`).join(" ");
+    return `tok=$(STEPPATH="$work/cli" ${step} ca token ${q(a.subject)} ${sans} --provisioner ${q(a.provisioner)} \\
+  --provisioner-password-file ${passwordFile} --ca-url ${q(a.caUrl)} --root ${root})
+STEP_TOKEN=$tok STEPPATH="$work/cli" ${step} ca sign "$work/csr.pem" "$work/crt.pem" --ca-url ${q(a.caUrl)} --root ${root} \\
+  --not-after ${a.validityHours}h > /dev/null`;
 }
 
 /**
  * Signs the CSR read from stdin on the CA's own host, where the provisioner password lives in a
- * root-only file: `step ca sign` mints the single-use token for the CSR's subject and SANs itself.
- * Prints the chain (leaf, then intermediate), then the root.
+ * root-only file, with a single-use token for exactly the host's names: step-ca refuses a CSR that
+ * asks for any other. Prints the chain (leaf, then intermediate), then the root.
  */
 export function renderStepSignOnCaScript(a: StepSignArgs & { stepPath: string }): string {
     return `set -euo pipefail
 umask 077
+${CLEAR_STEP_ENV}
 steppath=${q(a.stepPath)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/csr.pem"
-STEPPATH="$work/cli" step ca sign "$work/csr.pem" "$work/crt.pem" --provisioner ${q(a.provisioner)} \\
-  --provisioner-password-file "$steppath/provisioner.pass" --ca-url ${q(a.caUrl)} --root "$steppath/certs/root_ca.crt" \\
-  --not-after ${a.validityHours}h > /dev/null
+${signWithToken(a, "step", `"$steppath/provisioner.pass"`, `"$steppath/certs/root_ca.crt"`)}
 cat "$work/crt.pem" "$steppath/certs/root_ca.crt"
 `;
 }
@@ -190,25 +210,25 @@ cat "$work/crt.pem" "$steppath/certs/root_ca.crt"
 /**
  * The same on the machine running Pulumi (an existing step-ca whose provisioner password is a
  * Pulumi secret): the password on stdin (kept in a 0600 file of a 0700 scratch directory while
- * step runs), the CSR in REDIS_TLS_CSR; the root comes from
- * `step ca bootstrap`, which checks it against the pinned fingerprint. POSIX sh, as
- * command.local.Command runs it.
+ * step runs), the CSR in REDIS_TLS_CSR; the root comes from `step ca bootstrap`, which checks it
+ * against the pinned fingerprint. POSIX sh, as command.local.Command runs it.
  */
 export function renderStepSignLocalScript(a: StepSignArgs & { rootFingerprint: string; stepCli: string }): string {
+    const step = q(a.stepCli);
     return `set -eu
 umask 077
+${CLEAR_STEP_ENV}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
 printf '%s' "$REDIS_TLS_CSR" > "$work/csr.pem"
-STEPPATH="$work/cli" ${q(a.stepCli)} ca bootstrap --ca-url ${q(a.caUrl)} --fingerprint ${a.rootFingerprint} < /dev/null > /dev/null 2>&1 || {
+STEPPATH="$work/cli" ${step} ca bootstrap --ca-url ${q(a.caUrl)} --fingerprint ${a.rootFingerprint} < /dev/null > /dev/null 2>&1 || {
   echo "step ca bootstrap found no root with fingerprint ${a.rootFingerprint} at ${a.caUrl}" >&2
   exit 1
 }
 # In a file of the scratch directory (0700): stdin may be a socket, which /dev/stdin cannot open.
 cat > "$work/password"
-STEPPATH="$work/cli" ${q(a.stepCli)} ca sign "$work/csr.pem" "$work/crt.pem" --provisioner ${q(a.provisioner)} \\
-  --provisioner-password-file "$work/password" --not-after ${a.validityHours}h > /dev/null
+${signWithToken(a, step, `"$work/password"`, `"$work/cli/certs/root_ca.crt"`)}
 cat "$work/crt.pem" "$work/cli/certs/root_ca.crt"
 `;
 }

@@ -103,14 +103,16 @@ export class StepCertificate extends pulumi.ComponentResource {
         const stepPath = bootstrap.stepPath;
         const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
         const request = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), dependsOn: [bootstrap] });
+        // The token is minted for exactly these names, so the CA refuses a CSR that asks for others.
+        const names = { provisioner, validityHours, subject: serverName, sans: [...dnsNames, ...ipAddresses] };
         const sign =
             issuer.signer !== undefined
                 ? new command.remote.Command(
                       `${name}-sign`,
                       {
-                          connection: toCommandConnection(issuer.signer.connection),
+                          connection: toCommandConnection(issuer.signer.connection, this),
                           create: rootFingerprint.apply(() =>
-                              asRoot(renderStepSignOnCaScript({ stepPath: issuer.signer!.stepPath, caUrl: issuer.signer!.caUrl, provisioner, validityHours }), issuer.signer!.connection.user),
+                              asRoot(renderStepSignOnCaScript({ stepPath: issuer.signer!.stepPath, caUrl: issuer.signer!.caUrl, ...names }), issuer.signer!.connection.user),
                           ),
                           stdin: request,
                           logging: "none",
@@ -123,7 +125,7 @@ export class StepCertificate extends pulumi.ComponentResource {
                           create: pulumi
                               .all([caUrl, rootFingerprint])
                               .apply(([url, fp]) =>
-                                  renderStepSignLocalScript({ caUrl: url, rootFingerprint: fp, provisioner, validityHours, stepCli: issuer.stepCli ?? STEP_HOST_DEFAULTS.stepCli }),
+                                  renderStepSignLocalScript({ caUrl: url, rootFingerprint: fp, ...names, stepCli: issuer.stepCli ?? STEP_HOST_DEFAULTS.stepCli }),
                               ),
                           environment: { REDIS_TLS_CSR: request },
                           stdin: pulumi.secret(pulumi.interpolate`${issuer.provisionerPassword!}`),

@@ -70,7 +70,11 @@ if [ ! -s "$steppath/config/ca.json" ]; then
 fi
 for f in password provisioner.pass; do
   [ -s "$steppath/$f" ] || { echo "$steppath/$f is missing but the CA exists; restore it" >&2; exit 1; }
+  [ ! -L "$steppath/$f" ] || { echo "$steppath/$f is a link; the CA's passwords must be files of their own" >&2; exit 1; }
 done
+# A restored or hand-made file gets the modes too: the service reads the CA key's password, only root the provisioner's.
+chown root:step "$steppath/password" && chmod 640 "$steppath/password"
+chown root:root "$steppath/provisioner.pass" && chmod 600 "$steppath/provisioner.pass"
 # What root writes into must be root's: a CA set up by hand may have left a directory to step.
 for d in config certs secrets templates; do
   if [ -e "$steppath/$d" ] || [ -L "$steppath/$d" ]; then root_dir "$steppath/$d"; fi
