@@ -9,6 +9,7 @@ import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost, TestHosts } from "./hosts";
 import { ensureStepBinaries } from "./step/binaries";
 import { clientCertFromRun } from "./support/clientCert";
+import { servedChain } from "./support/servedChain";
 import { renewByTimer } from "./support/timerRenewal";
 import { check, run } from "./support/run";
 
@@ -49,7 +50,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
     const caUrl = () => `https://${ca.address}:9443`;
     const stepRoot = () => sh(ca, "cat /etc/step-ca/certs/root_ca.crt");
     const served = async (on: TestHost = host, name = NAME) => {
-        const chain = await sh(on, `openssl s_client -connect 127.0.0.1:6379 -servername ${name} -showcerts </dev/null 2>/dev/null | sed -n '/BEGIN/,/END/p'`);
+        const chain = await servedChain((c) => on.exec(c), "127.0.0.1:6379", name);
         const leaf = new X509Certificate(chain);
         await sh(on, "cat > /tmp/served.pem", chain);
         const verify = await on.exec("openssl verify -CAfile /etc/redis-tls/step/certs/root_ca.crt -untrusted /tmp/served.pem /tmp/served.pem");
@@ -297,7 +298,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
             "acme",
         );
         assert.ok(r.ok, r.error);
-        const chain = await sh(other, `openssl s_client -connect 127.0.0.1:6379 -servername redis3.test -showcerts </dev/null 2>/dev/null | sed -n '/BEGIN/,/END/p'`);
+        const chain = await servedChain((c) => other.exec(c), "127.0.0.1:6379", "redis3.test");
         await sh(other, "cat > /tmp/acme-served.pem", chain);
         await sh(other, "cat > /tmp/step-root.pem", root);
         assert.match(await sh(other, "openssl verify -CAfile /tmp/step-root.pem -untrusted /tmp/acme-served.pem /tmp/acme-served.pem"), /OK$/);
