@@ -63,11 +63,11 @@ export function validateStepCertificateArgs(args: StepCertificateArgs): string[]
 /**
  * A Redis server certificate from step-ca, as smallstep's "Redis TLS" recipe gets one, without its
  * exposure. The host is bootstrapped (`step ca bootstrap`, root pinned by fingerprint, STEPPATH
- * root-owned in the TLS directory); the key and CSR are made on the host; the CSR is signed with
- * `step ca sign` where the provisioner password lives (the CA host, or the machine running
- * Pulumi), which mints a single-use token bound to the CSR's names itself, so neither password nor
- * token is ever on a command line or on the Redis host; the chain goes through the same install as
- * every issuer. `renewScript` renews on the host with `step ca renew` (give it to CertRenewer).
+ * root-owned in the TLS directory); the key and CSR are made on the host; where the provisioner
+ * password lives (the CA host, or the machine running Pulumi) a single-use token is minted for
+ * exactly the host's configured names and the CSR signed with it, so the CA signs no other name,
+ * and neither password nor token is ever on a command line or on the Redis host; the chain goes
+ * through the same install as every issuer. `renewScript` renews on the host with `step ca renew` (give it to CertRenewer).
  */
 export class StepCertificate extends pulumi.ComponentResource {
     public readonly certPem: pulumi.Output<string>;
