@@ -55,12 +55,12 @@ export interface RedisTlsServerArgs {
      */
     step?: StepIssuer;
     /**
-     * Certificate lifetime (state CA only; an ACME CA decides its own).
+     * Certificate lifetime (state CA and step; an ACME CA decides its own).
      * @default 720
      */
     validityHours?: number;
     /**
-     * Hours before expiry at which `pulumi up` re-issues (state CA only).
+     * Hours before expiry at which `pulumi up` re-issues (state CA and step).
      * @default validityHours / 3
      */
     renewBeforeHours?: number;

@@ -127,8 +127,11 @@ install_tls() {
   fi
   # The pinned client CA, for renewals on the host.
   if ! cmp -s "$w/client-ca.pem" "$tls/client-ca.crt"; then
-    install -m 644 -o root -g root "$w/client-ca.pem" "$tls/client-ca.crt.new"
-    mv -f "$tls/client-ca.crt.new" "$tls/client-ca.crt"
+    if ! { install -m 644 -o root -g root "$w/client-ca.pem" "$tls/client-ca.crt.new" && mv -f "$tls/client-ca.crt.new" "$tls/client-ca.crt"; }; then
+      rm -f "$tls/client-ca.crt.new"
+      echo "could not write $tls/client-ca.crt" >&2
+      return 1
+    fi
   fi
   if [ "$key" = "$tls/live/redis.key" ] && cmp -s "$w/leafchain.pem" "$tls/live/redis.crt" && cmp -s "$w/client-ca.pem" "$tls/live/ca.crt"; then
     echo "unchanged $(openssl x509 -in "$tls/live/redis.crt" -noout -serial)"
