@@ -15,3 +15,5 @@ const result = deploy(parsed, {
 export const rootCertPem = result.rootCertPem;
 /** Per host: the TLS endpoint, the name to verify, and when `pulumi up` next renews. */
 export const servers = result.servers;
+/** Per application: its rediss:// URL, user, server name, CA, certificate, key and password (a secret). */
+export const apps = result.apps;

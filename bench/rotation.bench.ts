@@ -94,7 +94,7 @@ function rotator(host: TestHost): () => Promise<number> {
 
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-bench-"));
-    const fixture = await startHosts(["bench1"], { packages: [...DEFAULT_PACKAGES, "lego"] });
+    const fixture = await startHosts(["bench1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] });
     const host = fixture.hosts[0];
     const pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble") });
     try {

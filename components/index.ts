@@ -1,5 +1,6 @@
 export * from "./keyAlgorithm";
 export * from "./pem";
+export * from "./csr";
 export * from "./host/shell";
 export * from "./host/layout";
 export * from "./connection";
@@ -17,7 +18,9 @@ export * from "./config/render";
 export * from "./config/redisTlsConfig";
 export * from "./distribution/scripts";
 export * from "./distribution/caDistribution";
+export * from "./server/flavor";
 export * from "./server/redisTlsServer";
+export * from "./client/redisClientCertificate";
 export * from "./renewal/units";
 export * from "./renewal/certRenewer";
 export * from "./acme/scripts";

@@ -27,7 +27,7 @@ describe("ACME with pebble: lego on a test host obtains and renews a certificate
   const publicKey = () => sh(`openssl x509 -noout -pubkey -in ${crt}`);
 
   before(async () => {
-    fixture = await startHosts(["acme1"], { packages: [...DEFAULT_PACKAGES, "lego"] });
+    fixture = await startHosts(["acme1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] });
     host = fixture.hosts[0];
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-pebble-"));
     pebble = await startPebble({ listenAddress: host.gateway, workDir });

@@ -104,7 +104,7 @@ describe("component resource graphs (mocks)", () => {
         });
         assert.ok(install.create.includes(`!= ${fp(root)} ]`), "the install pins the root's fingerprint");
         assert.match(install.create, /CONFIG SET \\\n +tls-cert-file "\$tls\/live\/redis\.crt" tls-key-file "\$tls\/live\/redis\.key"/);
-        const conf = byName(recorded, "redis-a-config-install").inputs.stdin;
+        const conf = sections(byName(recorded, "redis-a-config-install").inputs.stdin).dropin;
         assert.match(conf, /^port 0$/m);
         assert.match(conf, /^tls-port 6379$/m);
         assert.match(conf, /^tls-auth-clients yes$/m);

@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fingerprint, parseStackConfig } from "../components";
-import { recordResources, settle, valueOf } from "./support/mocks";
+import { recordResources, sections, settle, valueOf } from "./support/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "index.ts");
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -37,11 +37,23 @@ describe("the default program (index.ts) under mocks", () => {
         );
         assert.ok(Date.parse(servers.a.renewsAfter) > Date.now());
         assert.match(String(await valueOf(out.rootCertPem)), /BEGIN CERTIFICATE/);
+        // The default application: its user on every host, its connection a secret output.
+        assert.equal(await pulumi.isSecret(out.apps), true);
+        const app = ((await valueOf(out.apps)) as Record<string, { url: string; username: string; host: string; port: number; keyPem: string; password: string }>).app;
+        assert.deepEqual([app.username, app.host, app.port], ["app", "10.0.0.5", 6390]);
+        assert.equal(app.url, `rediss://app:${app.password}@10.0.0.5:6390`);
+        assert.match(app.keyPem, /^-----BEGIN (EC )?PRIVATE KEY-----/);
         await settle(recorded);
+        for (const host of ["a", "b"]) {
+            const users = sections(recorded.find((r) => r.name === `redis-${host}-config-install`)!.inputs.stdin).users;
+            assert.match(users, /^user app reset on #[0-9a-f]{64} ~app:\* resetchannels \+@connection \+@read \+@write -@dangerous -config\|rewrite/);
+            assert.ok(!users.includes(app.password));
+        }
         const components = recorded.filter((r) => r.type.startsWith("redis-tls:")).map((r) => `${r.type} ${r.name}`).sort();
         assert.deepEqual(components, [
             "redis-tls:index:CaDistribution redis-ca-clients",
             "redis-tls:index:CertificateAuthority redis-ca",
+            "redis-tls:index:RedisClientCertificate redis-app-app",
             "redis-tls:index:RedisServerCertificate redis-a-cert",
             "redis-tls:index:RedisServerCertificate redis-b-cert",
             "redis-tls:index:RedisTlsConfig redis-a-config",
@@ -54,7 +66,7 @@ describe("the default program (index.ts) under mocks", () => {
         const bCsr = recorded.find((r) => r.name === "redis-b-cert-csr")!;
         const { host, port, user, hostKey } = bCsr.inputs.connection.value;
         assert.deepEqual({ host, port, user, hostKey }, { host: "10.0.0.6", port: 2222, user: "deploy", hostKey: HOST_KEY });
-        assert.match(recorded.find((r) => r.name === "redis-b-config-install")!.inputs.stdin, /^tls-port 6390$/m);
+        assert.match(sections(recorded.find((r) => r.name === "redis-b-config-install")!.inputs.stdin).dropin, /^tls-port 6390$/m);
     });
 
     it("stands step-ca up from stackConfig.stepCa and issues every host's certificate from it, signing on the CA host", async () => {

@@ -39,7 +39,7 @@ describe("the redis user gets nothing from root's host scripts (real files, as t
         const before = await canaryState();
         const scripts = [
             renderKeyAndCsrScript({ tlsDir, group: "redis", keyAlgorithm: "ECDSA_P256", commonName: "r.test", dnsNames: ["r.test"], ipAddresses: [], encryptKey: false }),
-            renderInstallConfScript({ tlsDir, group: "redis", redisConfPath: path.join(redisDir, "redis.conf"), serviceName: "redis-server", adminUser: "a", reloadUser: "r" }),
+            renderInstallConfScript({ tlsDir, group: "redis", redisConfPath: path.join(redisDir, "redis.conf"), serviceName: "redis-server", adminUser: "a", reloadUser: "r", server: "redis-server", cli: "redis-cli" }),
         ];
         for (const script of scripts) {
             const r = await runScript(script, "port 0\n");

@@ -53,7 +53,7 @@ describe("ACME issuance and host renewal with hot reload (pebble, lego, systemd)
     const healLego = () => sh("rm -f /usr/local/bin/lego; systemctl reset-failed");
 
     before(async () => {
-        fixture = await startHosts(["acme1"], { packages: [...DEFAULT_PACKAGES, "lego"] });
+        fixture = await startHosts(["acme1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] });
         host = fixture.hosts[0];
         work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-acme-"));
         pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble"), certificateValiditySeconds: LIFETIME_S });

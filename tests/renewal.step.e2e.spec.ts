@@ -80,7 +80,7 @@ describe("step-ca: stood up, bootstrap, issuance, host renewal (real step-ca, sy
             { source: binaries.step, path: "/usr/local/bin/step" },
             { source: binaries.stepCa, path: "/usr/local/bin/step-ca" },
         ];
-        fixture = await startHosts(["ca1", "redis1", "redis2", "client1"], { packages: [...DEFAULT_PACKAGES, "lego"], files });
+        fixture = await startHosts(["ca1", "redis1", "redis2", "client1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"], files });
         [ca, host, other, client] = fixture.hosts;
         work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-step-"));
         // The step CLI where Pulumi runs, kept in the process table a second longer than it runs, with

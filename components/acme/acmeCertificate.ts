@@ -5,6 +5,7 @@ import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
 import { DEFAULT_KEY_ALGORITHM } from "../keyAlgorithm";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
+import { flavorOf } from "../server/flavor";
 import { assertValid, checkAbsolutePath, checkDnsName, checkHttpsUrl, checkPort, checkUnique, found, Problem, show } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { LEGO_KEY_TYPES, renderAcmeIssueScript, renderAcmeRenewScript } from "./scripts";
@@ -117,7 +118,7 @@ export class AcmeCertificate extends pulumi.ComponentResource {
             }),
         );
         const reload =
-            args.reloadSocket === undefined ? undefined : { tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user };
+            args.reloadSocket === undefined ? undefined : { tlsDir, socket: args.reloadSocket, user: args.reloadUser ?? RELOAD_DEFAULTS.user, cli: flavorOf(args.flavor).cli };
         const issue = new command.remote.Command(
             `${name}-issue`,
             {

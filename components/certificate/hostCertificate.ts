@@ -12,6 +12,7 @@ import {
     checkUnixName,
     Problem,
 } from "../validation/fields";
+import { FLAVOR_NAMES } from "../server/flavor";
 import { defaultRenewBeforeHours } from "./renewal";
 
 /** What every server certificate shares, whichever issuer signs it: where the key is made and served. */
@@ -28,6 +29,11 @@ export interface HostCertificateArgs {
     reloadSocket?: string;
     /** @default "redis-tls-reload" */
     reloadUser?: string;
+    /**
+     * The server: "redis" or "valkey" (its CLI runs the hot reload).
+     * @default "redis"
+     */
+    flavor?: string;
 }
 
 export const CERTIFICATE_DEFAULTS = {
@@ -48,6 +54,7 @@ export function checkHostCertificateArgs(args: HostCertificateArgs): Problem[] {
     problems.push(checkUnixName("redisGroup", args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup));
     if (args.reloadSocket !== undefined) problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket));
     if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
+    if (args.flavor !== undefined) problems.push(checkOneOf("flavor", args.flavor, FLAVOR_NAMES));
     return problems;
 }
 

@@ -3,8 +3,10 @@ import * as command from "@pulumi/command";
 import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
 import { KeyAlgorithm } from "../keyAlgorithm";
+import { assertCsrNames } from "../csr";
 import { extractCsr } from "../pem";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
+import { flavorOf } from "../server/flavor";
 import { CheckedCertificates } from "../validation/outputs";
 import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
 
@@ -15,12 +17,19 @@ export interface HostCertificateTarget {
     group: string;
     dnsNames: string[];
     ipAddresses: string[];
+    /** The subject CN. @default the first DNS name, else the first IP */
+    commonName?: string;
+    /** URI SANs. */
+    uris?: string[];
+    /** @default "server" */
+    purpose?: "server" | "client";
 }
 
 /**
  * The CSR step of every issuer that signs a host-made CSR: the key and CSR are made on the host
  * (again in each renewal `slot`), and only the CSR comes back, exactly one strict PEM block of the
- * step's output, so a login banner cannot turn a re-issue into an in-place update.
+ * step's output, so a login banner cannot turn a re-issue into an in-place update. It must ask for
+ * exactly the target's CN and SANs, or nothing is signed.
  */
 export function hostCsrStep(
     parent: pulumi.Resource,
@@ -37,9 +46,10 @@ export function hostCsrStep(
                     tlsDir: t.tlsDir,
                     group: t.group,
                     keyAlgorithm: a.keyAlgorithm,
-                    commonName: t.dnsNames[0] ?? t.ipAddresses[0],
+                    commonName: t.commonName ?? t.dnsNames[0] ?? t.ipAddresses[0],
                     dnsNames: t.dnsNames,
                     ipAddresses: t.ipAddresses,
+                    uris: t.uris,
                     encryptKey: a.keyFilePass !== undefined,
                 }),
                 t.connection.user,
@@ -50,7 +60,12 @@ export function hostCsrStep(
         },
         { parent, dependsOn: a.dependsOn },
     );
-    return csr.stdout.apply((out) => extractCsr(`${name}-csr stdout`, out));
+    // Nothing but the configured names gets signed: the CA copies the CSR's subject and SANs.
+    return csr.stdout.apply((out) => {
+        const pem = extractCsr(`${name}-csr stdout`, out);
+        assertCsrNames(`${name}-csr stdout`, pem, { commonName: t.commonName ?? t.dnsNames[0] ?? t.ipAddresses[0], dnsNames: t.dnsNames, ipAddresses: t.ipAddresses, uris: t.uris });
+        return pem;
+    });
 }
 
 /**
@@ -71,9 +86,13 @@ export function hostInstallStep(
         clientCa: pulumi.Output<CheckedCertificates>;
         reloadSocket?: string;
         reloadUser?: string;
+        flavor?: string;
     },
 ): command.remote.Command {
-    const reload = a.reloadSocket === undefined ? undefined : { tlsDir: t.tlsDir, socket: a.reloadSocket, user: a.reloadUser ?? RELOAD_DEFAULTS.user };
+    const reload =
+        a.reloadSocket === undefined
+            ? undefined
+            : { tlsDir: t.tlsDir, socket: a.reloadSocket, user: a.reloadUser ?? RELOAD_DEFAULTS.user, cli: flavorOf(a.flavor).cli };
     return new command.remote.Command(
         `${name}-install`,
         {
@@ -87,6 +106,7 @@ export function hostInstallStep(
                         ipAddresses: t.ipAddresses,
                         rootFingerprint,
                         clientCaFingerprint: client.fingerprints[0],
+                        purpose: t.purpose,
                         reload,
                     }),
                     t.connection.user,

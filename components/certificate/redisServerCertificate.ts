@@ -143,6 +143,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             clientCa: args.clientCaPem === undefined ? root : checkedCertificates(component, "clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
             reloadSocket: args.reloadSocket,
             reloadUser: args.reloadUser,
+            flavor: args.flavor,
         });
 
         this.certPem = cert.certPem;

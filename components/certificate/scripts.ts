@@ -13,13 +13,15 @@ export interface KeyAndCsrScriptArgs extends TlsDirArgs {
     commonName: string;
     dnsNames: string[];
     ipAddresses: string[];
+    /** URI SANs (a client identity's name). */
+    uris?: string[];
     /** When true, the key is encrypted with a pass phrase read from the first line of stdin. */
     encryptKey: boolean;
 }
 
 /** The subjectAltName extension value for a CSR. */
-export function subjectAltName(dnsNames: string[], ipAddresses: string[]): string {
-    return [...dnsNames.map((d) => `DNS:${d}`), ...ipAddresses.map((ip) => `IP:${ip}`)].join(",");
+export function subjectAltName(dnsNames: string[], ipAddresses: string[], uris: string[] = []): string {
+    return [...dnsNames.map((d) => `DNS:${d}`), ...ipAddresses.map((ip) => `IP:${ip}`), ...uris.map((u) => `URI:${u}`)].join(",");
 }
 
 /**
@@ -47,7 +49,7 @@ if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
   mv -f "$tmp.pub" "$key.pub"
   mv -f "$tmp" "$key"
 fi
-${pass ? `printf '%s\\n' "$pass" | openssl req -new -passin stdin` : "openssl req -new"} -key "$key" -subj ${shellQuote(`/CN=${a.commonName}`)} -addext ${shellQuote(`subjectAltName=${subjectAltName(a.dnsNames, a.ipAddresses)}`)}
+${pass ? `printf '%s\\n' "$pass" | openssl req -new -passin stdin` : "openssl req -new"} -key "$key" -subj ${shellQuote(`/CN=${a.commonName}`)} -addext ${shellQuote(`subjectAltName=${subjectAltName(a.dnsNames, a.ipAddresses, a.uris)}`)}
 `;
 }
 
@@ -58,8 +60,10 @@ export interface InstallTlsArgs extends TlsDirArgs {
     ipAddresses: string[];
     /** SHA-256 (hex) of the only root the chain may end in. */
     rootFingerprint: string;
-    /** SHA-256 (hex) of the only CA Redis may trust for client certificates. */
+    /** SHA-256 (hex) of the only CA Redis may trust for client certificates (for a client: the servers' root). */
     clientCaFingerprint: string;
+    /** What the leaf must be good for: a server's certificate, or an application's client certificate. @default "server" */
+    purpose?: "server" | "client";
 }
 
 const FINGERPRINT = /^[0-9a-f]{64}$/;
@@ -136,7 +140,7 @@ install_tls() {
     fi
   done
   for ((i = 1; i <= n; i++)); do cat "$w/c$i.pem"; done > "$w/leafchain.pem"
-  openssl verify -purpose sslserver -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
+  openssl verify -purpose ${a.purpose === "client" ? "sslclient" : "sslserver"} -CAfile "$w/root.pem" -untrusted "$w/leafchain.pem" "$w/c1.pem" > /dev/null
   # Output to a file, then grep: with pipefail, grep -q closing a pipe early could fail a check.
   openssl x509 -in "$w/c1.pem" -noout -ext basicConstraints,keyUsage > "$w/leaf.ext" 2> /dev/null
   if grep -q -e 'CA:TRUE' -e 'Certificate Sign' "$w/leaf.ext"; then

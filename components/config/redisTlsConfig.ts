@@ -17,7 +17,9 @@ import {
 } from "../validation/fields";
 import { checked } from "../validation/outputs";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
-import { ACL_DEFAULTS } from "./acl";
+import { ACL_DEFAULTS, AclUserArgs, checkAclUsers, checkPasswordHash, CLIENT_LOGINS, renderAppUsers } from "./acl";
+import { encodeSections } from "../host/shell";
+import { FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 
 export const AUTH_CLIENTS = ["yes", "optional", "no"] as const;
@@ -88,8 +90,32 @@ export interface RedisTlsConfigArgs {
      */
     reloadUser?: string;
     /**
+     * ACL user that applies users.acl to the running server over adminSocket (ACL SETUSER/DELUSER
+     * only); its password is made on the host in `<tlsDir>/acl.pass` (root, 0600).
+     * @default "redis-tls-acl"
+     */
+    aclUser?: string;
+    /**
+     * The applications' ACL users. A change of users alone is applied without a restart (when
+     * adminSocket is on); a user no longer listed is deleted and its connections closed.
+     * @default []
+     */
+    users?: AclUserArgs[];
+    /**
+     * How applications log in as their user: "password" (certificate, then AUTH; every server) or
+     * "certificate" (the certificate's CN is the user; Valkey 9.0+, Redis 8.6+, checked on the host).
+     * @default "password"
+     */
+    clientLogin?: string;
+    /**
+     * The server, "redis" or "valkey": the defaults of redisConfPath, serviceName, redisGroup and
+     * adminSocket, and the CLI the host scripts use.
+     * @default "redis"
+     */
+    flavor?: string;
+    /**
      * The distro's redis.conf, which gets one `include` line for the drop-in, kept last.
-     * @default "/etc/redis/redis.conf"
+     * @default "/etc/redis/redis.conf" ("/etc/valkey/valkey.conf" for valkey)
      */
     redisConfPath?: string;
     /**
@@ -117,11 +143,20 @@ export const CONFIG_DEFAULTS = {
     redisConfPath: "/etc/redis/redis.conf",
     serviceName: "redis-server",
     redisGroup: "redis",
+    clientLogin: "password",
 } as const;
+
+/** The defaults that depend on the flavor (Debian's names for each server). */
+export function configDefaults(flavor: string | undefined) {
+    const f = flavorOf(flavor);
+    return { ...CONFIG_DEFAULTS, adminSocket: f.adminSocket, redisConfPath: f.redisConfPath, serviceName: f.serviceName, redisGroup: f.group };
+}
 
 /** Validates RedisTlsConfig args; returns every problem found. */
 export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
+    if (args.flavor !== undefined) problems.push(checkOneOf("flavor", args.flavor, FLAVOR_NAMES));
+    const CONFIG_DEFAULTS = configDefaults(args.flavor);
     const tlsPort = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
     const plaintextPort = args.plaintextPort ?? CONFIG_DEFAULTS.plaintextPort;
     const authClients = args.authClients ?? CONFIG_DEFAULTS.authClients;
@@ -157,10 +192,17 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     if (socket !== "") problems.push(checkAbsolutePath("adminSocket", socket));
     const adminUser = args.adminUser ?? ACL_DEFAULTS.adminUser;
     const reloadUser = args.reloadUser ?? RELOAD_DEFAULTS.user;
-    problems.push(checkAclUser("adminUser", adminUser), checkAclUser("reloadUser", reloadUser));
+    const aclUser = args.aclUser ?? ACL_DEFAULTS.aclUser;
+    problems.push(checkAclUser("adminUser", adminUser), checkAclUser("reloadUser", reloadUser), checkAclUser("aclUser", aclUser));
     if (adminUser === reloadUser) {
         problems.push(`[reloadUser] ${show(reloadUser)} is also adminUser; give the reload identity its own name`);
     }
+    if (aclUser === adminUser || aclUser === reloadUser) {
+        problems.push(`[aclUser] ${show(aclUser)} is also ${aclUser === adminUser ? "adminUser" : "reloadUser"}; give the ACL identity its own name`);
+    }
+    const clientLogin = args.clientLogin ?? CONFIG_DEFAULTS.clientLogin;
+    problems.push(checkOneOf("clientLogin", clientLogin, CLIENT_LOGINS));
+    problems.push(...checkAclUsers("users", args.users ?? [], { reserved: [adminUser, reloadUser, aclUser], login: clientLogin }));
     problems.push(checkOneOf("authClients", authClients, AUTH_CLIENTS));
     const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
     if (protocols.length === 0) {
@@ -190,6 +232,9 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
         assertValid(component, validateRedisTlsConfigArgs(args));
         super("redis-tls:index:RedisTlsConfig", name, {}, opts);
 
+        const CONFIG_DEFAULTS = configDefaults(args.flavor);
+        const flavor = flavorOf(args.flavor);
+        const clientLogin = args.clientLogin ?? CONFIG_DEFAULTS.clientLogin;
         const socket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
         const tlsDir = args.tlsDir ?? CONFIG_DEFAULTS.tlsDir;
         const values = {
@@ -202,6 +247,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             cluster: args.cluster ?? CONFIG_DEFAULTS.cluster,
             protocols: [...(args.protocols ?? CONFIG_DEFAULTS.protocols)],
             adminSocket: socket === "" ? undefined : socket,
+            clientLogin,
         };
         const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
         const rendered =
@@ -213,6 +259,23 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
                       ),
                   );
 
+        const users = pulumi
+            .all((args.users ?? []).map((u) => pulumi.output(u.passwordHash)))
+            .apply((hashes) =>
+                renderAppUsers(
+                    (args.users ?? []).map((u, i) => {
+                        const passwordHash = clientLogin === "password" ? hashes[i] : undefined;
+                        if (clientLogin === "password") {
+                            assertValid(component, found([
+                                passwordHash === undefined
+                                    ? `[users[${i}].passwordHash] resolved to nothing; with clientLogin "password" pass RedisClientCertificate.passwordHash of a password-login identity`
+                                    : checkPasswordHash(`users[${i}].passwordHash`, passwordHash),
+                            ]));
+                        }
+                        return { name: u.name, rules: u.rules, passwordHash };
+                    }),
+                ),
+            );
         const install = new command.remote.Command(
             `${name}-install`,
             {
@@ -225,10 +288,15 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
                         group,
                         adminUser: args.adminUser ?? ACL_DEFAULTS.adminUser,
                         reloadUser: socket === "" ? undefined : args.reloadUser ?? RELOAD_DEFAULTS.user,
+                        aclUser: socket === "" ? undefined : args.aclUser ?? ACL_DEFAULTS.aclUser,
+                        socket: socket === "" ? undefined : socket,
+                        server: flavor.server,
+                        cli: flavor.cli,
+                        clientLogin,
                     }),
                     args.connection.user,
                 ),
-                stdin: rendered,
+                stdin: pulumi.all([rendered, users]).apply(([dropin, u]) => encodeSections({ dropin, users: u })),
                 logging: "stdoutAndStderr",
             },
             // Children do not inherit the component's dependsOn; the files it names must exist first.

@@ -1,6 +1,6 @@
 import { DROP_IN_MARKER, LIBEXEC, tlsLayout } from "../host/layout";
 import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
-import { renderUsersAcl, UsersArgs } from "./acl";
+import { renderApplyUsersFunction, renderUsersAcl, UsersArgs } from "./acl";
 
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
@@ -17,6 +17,8 @@ export interface RedisTlsConfValues {
     protocols: string[];
     /** Root-only unix socket used by the hot reload; omitted when undefined. */
     adminSocket?: string;
+    /** "certificate": the client certificate's CN is the ACL user (`tls-auth-clients-user CN`). */
+    clientLogin?: string;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -45,6 +47,7 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         // A CA directory set anywhere before this (say /etc/ssl/certs) would be trusted beside it.
         `tls-ca-cert-dir ""`,
         `tls-auth-clients ${v.authClients}`,
+        ...(v.clientLogin === "certificate" ? ["tls-auth-clients-user CN"] : []),
         `tls-replication ${yesNo(v.replication)}`,
         `tls-cluster ${yesNo(v.cluster)}`,
         `tls-protocols ${confQuote(v.protocols.join(" "))}`,
@@ -138,27 +141,55 @@ export interface InstallConfScriptArgs extends UsersArgs {
     serviceName: string;
     /** Group of the Redis service, which may read the drop-in and users.acl. */
     group: string;
+    /** The server's binary and CLI (FLAVORS[..]). */
+    server: string;
+    cli: string;
+    /** Root-only socket users.acl is applied through without a restart; unset restarts instead. */
+    socket?: string;
+    /** "certificate" needs a server that maps certificates to users; the host's is checked first. */
+    clientLogin?: string;
 }
 
+/** Which servers map a client certificate's CN to an ACL user (`tls-auth-clients-user`). */
+export const CERTIFICATE_LOGIN_SINCE = { Redis: "8.6", Valkey: "9.0" } as const;
+
 /**
- * Installs the drop-in read from stdin and users.acl (passwords made here, on first run), installs
- * the redis.conf check as an ExecStartPre of the service and runs it, and restarts Redis only when
- * something changed (or Redis is not running). Files are root-owned, readable by the Redis group.
+ * Installs the drop-in and the application users read from stdin (sections `dropin`, `users`) and
+ * users.acl (redis-tls's passwords made here, on first run), installs the redis.conf check as an
+ * ExecStartPre of the service and runs it. Redis restarts only when the drop-in or redis.conf
+ * changed (or it is not running); a change of users alone is applied to the running server over the
+ * socket (same process, open connections kept), and by a restart only where that is impossible.
+ * Files are root-owned, readable by the Redis group.
  */
 export function renderInstallConfScript(a: InstallConfScriptArgs): string {
     const repair = renderConfRepairScript({ redisConfPath: a.redisConfPath, tlsDir: a.tlsDir });
     assertNoMarkerLine(repair, "REDIS_TLS_REPAIR");
     const check = `${LIBEXEC}/redis-conf-${a.serviceName}`;
+    const live = a.socket !== undefined && a.aclUser !== undefined;
+    const since = CERTIFICATE_LOGIN_SINCE;
     return `set -euo pipefail
 umask 077
-${shellLib("root_dir", "put")}tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} unit=${shellQuote(a.serviceName)} check=${shellQuote(check)}
-root_dir "$tls" "$group" 750
+${shellLib("root_dir", "put", "read_sections")}${live ? renderApplyUsersFunction({ socket: a.socket!, aclUser: a.aclUser!, cli: a.cli }) : ""}tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} unit=${shellQuote(a.serviceName)} check=${shellQuote(check)}
+${
+    a.clientLogin === "certificate"
+        ? `# clientLogin "certificate" needs tls-auth-clients-user; a server without it would not start with the drop-in.
+version=$(${shellQuote(a.server)} --version)
+re='^(Redis|Valkey) server v=([0-9]+)[.]([0-9]+)'
+if [[ ! $version =~ $re ]] ||
+    { [ "\${BASH_REMATCH[1]}" = Redis ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Redis.replace(".", "0")} )); } ||
+    { [ "\${BASH_REMATCH[1]}" = Valkey ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Valkey.replace(".", "0")} )); }; then
+  echo "[clientLogin] 'certificate': this host's server ($version) cannot log a client in by its certificate (Redis ${since.Redis}+ or Valkey ${since.Valkey}+ can); nothing was changed. Use clientLogin 'password', or upgrade the server" >&2
+  exit 1
+fi
+`
+        : ""
+}root_dir "$tls" "$group" 750
 root_dir ${LIBEXEC} root 755
 root_dir "/etc/systemd/system/$unit.service.d" keep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/dropin"
-changed=no
+read_sections "$work"
+changed=no users_changed=no
 if put "$work/dropin" "$tls/redis-tls.conf" 640 "root:$group"; then changed=yes; fi
 ${renderUsersAcl(a)}cat > "$work/check" <<'REDIS_TLS_REPAIR'
 ${repair.trimEnd()}
@@ -174,6 +205,15 @@ fi
 if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then
   systemctl restart "$unit"
   echo "restarted $unit"
+elif [ "$users_changed" = yes ]; then
+${live ? `  if apply_users; then
+    echo "users of $unit applied without a restart"
+  else
+    echo "restarting $unit to apply users.acl" >&2
+    systemctl restart "$unit"
+    echo "restarted $unit"
+  fi` : `  systemctl restart "$unit"
+  echo "restarted $unit"`}
 else
   echo "unchanged"
 fi

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority } from "../ca/certificateAuthority";
 import { CaDistribution } from "../distribution/caDistribution";
-import { RedisTlsServer } from "../server/redisTlsServer";
+import { makeAclPassword, RedisClientCertificate, RedisServerEndpoint } from "../client/redisClientCertificate";
+import { AclUserArgs } from "../config/acl";
+import { assertRedisTlsServerArgs, RedisTlsServer, RedisTlsServerArgs } from "../server/redisTlsServer";
 import { StepBootstrap } from "../step/stepBootstrap";
 import { StepCa, StepIssuer } from "../step/stepCa";
 import { StackConfig } from "./stackConfig";
@@ -13,6 +15,21 @@ export interface StackSecrets {
     caIssuerPrivateKeyPem?: pulumi.Input<string>;
     /** Required with StackConfig.step. */
     stepProvisionerPassword?: pulumi.Input<string>;
+}
+
+/** What the default program exports per application (a secret: it holds the key and password). */
+export interface AppConnection {
+    url: string;
+    username: string;
+    host: string;
+    port: number;
+    serverName: string;
+    caPem: string;
+    certPem: string;
+    /** The key, when it is kept in state; else keyPath, where it is on the app's host. */
+    keyPem?: string;
+    keyPath?: string;
+    password?: string;
 }
 
 /** What the default program exports per Redis host. */
@@ -90,29 +107,56 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
                 : { rootCertPem: config.caRootCertPem, issuerCertPem: config.caIssuerCertPem, issuerPrivateKeyPem: secrets.caIssuerPrivateKeyPem! },
     });
 
+    // Passwords first: every server stores each application's hash, and each application gets the
+    // servers' names. With certificate login there are none.
+    const login = config.clientLogin ?? "password";
+    const hostNames = new Set(config.hosts.flatMap((h) => [...(h.dnsNames ?? []), ...(h.ipAddresses ?? [])]));
+    const clash = config.apps.findIndex((a) => login === "certificate" && hostNames.has(a.name));
+    if (clash >= 0) {
+        throw new Error(`[redis-tls:apps[${clash}].name] "${config.apps[clash].name}" is also a Redis host's name, so that host's certificate would log in as the app; rename the app`);
+    }
+    const serverArgs = (host: (typeof config.hosts)[number], users: AclUserArgs[]): RedisTlsServerArgs => ({
+        connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey, hostKey: host.hostKey },
+        dnsNames: host.dnsNames,
+        ipAddresses: host.ipAddresses,
+        caCertPem: ca.issuerCertPem,
+        caPrivateKeyPem: ca.issuerPrivateKeyPem,
+        chainPem: ca.chainPem,
+        rootCertPem: ca.rootCertPem,
+        acme: config.acme,
+        step,
+        validityHours: config.validityHours,
+        keyAlgorithm: config.keyAlgorithm,
+        tlsPort: config.tlsPort,
+        authClients: config.authClients,
+        flavor: config.flavor,
+        clientLogin: config.clientLogin,
+        users,
+    });
+    // Every host and application is checked before the passwords are made: a bad value runs nothing.
+    config.apps.forEach((a, i) => {
+        if (a.client !== undefined && !config.clients.some((c) => c.name === a.client)) {
+            throw new Error(`[redis-tls:apps[${i}].client] "${a.client}" is not the name of an entry of redis-tls:clients; name one of ${JSON.stringify(config.clients.map((c) => c.name))}`);
+        }
+    });
+    const pending = pulumi.output("0".repeat(64));
+    for (const host of config.hosts) {
+        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }))));
+    }
+    const passwords = config.apps.map((a) => (login === "password" ? makeAclPassword(`redis-app-${a.name}-password`) : undefined));
+    const users = config.apps.map((a, i) => ({ name: a.name, rules: a.rules, passwordHash: passwords[i]?.passwordHash }));
+
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     const serverRoots: pulumi.Output<string>[] = [];
+    const endpoints: RedisServerEndpoint[] = [];
     for (const host of config.hosts) {
         const server = new RedisTlsServer(
             `redis-${host.name}`,
-            {
-                connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey, hostKey: host.hostKey },
-                dnsNames: host.dnsNames,
-                ipAddresses: host.ipAddresses,
-                caCertPem: ca.issuerCertPem,
-                caPrivateKeyPem: ca.issuerPrivateKeyPem,
-                chainPem: ca.chainPem,
-                rootCertPem: ca.rootCertPem,
-                acme: config.acme,
-                step,
-                validityHours: config.validityHours,
-                keyAlgorithm: config.keyAlgorithm,
-                tlsPort: config.tlsPort,
-                authClients: config.authClients,
-            },
+            serverArgs(host, users),
             host.decommissioned ? { transformations: [decommissioned()] } : undefined,
         );
         serverRoots.push(server.serverRootCertPem);
+        endpoints.push({ host: host.address, port: config.tlsPort, serverName: server.serverName });
         servers[host.name] = pulumi
             .all([server.endpoint, server.serverName, server.renewsAfter])
             .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
@@ -147,5 +191,36 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         );
     }
 
-    return { rootCertPem, servers: pulumi.output(servers) };
+    // Each application's identity: a client certificate whose key stays in state (a secret), its
+    // password, and the servers to reach. Apps on hosts use RedisClientCertificate with a connection.
+    const apps: Record<string, pulumi.Output<AppConnection>> = {};
+    config.apps.forEach((a, i) => {
+        const on = a.client === undefined ? undefined : config.clients.find((c) => c.name === a.client);
+        const app = new RedisClientCertificate(`redis-app-${a.name}`, {
+            connection: on === undefined ? undefined : { host: on.address, user: on.user, port: on.port, privateKey: secrets.sshPrivateKey, hostKey: on.hostKey },
+            keyGroup: a.group,
+            username: a.name,
+            servers: endpoints,
+            caCertPem: ca.issuerCertPem,
+            caPrivateKeyPem: ca.issuerPrivateKeyPem,
+            chainPem: ca.chainPem,
+            rootCertPem: ca.rootCertPem,
+            serverRootCertPem: rootCertPem,
+            clientLogin: config.clientLogin,
+            password: passwords[i]?.password,
+            validityHours: config.validityHours,
+            keyAlgorithm: config.keyAlgorithm,
+        });
+        apps[a.name] = pulumi.secret(
+            pulumi
+                .all([app.url, app.username, app.servers, app.caPem, app.certPem, app.keyPem, app.keyPath, app.password])
+                .apply(([url, username, s, caPem, certPem, keyPem, keyPath, password]) => ({
+                    url, username, host: s[0]?.host, port: s[0]?.port, serverName: s[0]?.serverName, caPem, certPem,
+                    ...(keyPem === undefined ? { keyPath: keyPath! } : { keyPem }),
+                    ...(password === undefined ? {} : { password }),
+                })),
+        );
+    });
+
+    return { rootCertPem, servers: pulumi.output(servers), apps: pulumi.output(apps) };
 }

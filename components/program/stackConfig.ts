@@ -27,10 +27,29 @@ export interface ClientConfig {
     decommissioned?: boolean;
 }
 
+/** One application identity from stack config: its ACL user on every host, and its client certificate. */
+export interface AppConfig {
+    name: string;
+    rules: string;
+    /** The `clients` host the application runs on: its key is made there, not in state. */
+    client?: string;
+    /** On that host, the group the application runs as (may read the key). */
+    group?: string;
+}
+
+/** The application the default program declares when `apps` is not set: its own keys, read and write, nothing dangerous. */
+export const DEFAULT_APPS: AppConfig[] = [{ name: "app", rules: "~app:* resetchannels +@connection +@read +@write -@dangerous" }];
+
 /** The default program's stack config, parsed; secrets are read separately as Outputs. */
 export interface StackConfig {
     hosts: HostConfig[];
     clients: ClientConfig[];
+    /** Application identities (default: DEFAULT_APPS); `[]` declares none. */
+    apps: AppConfig[];
+    /** "password" or "certificate" (see RedisTlsServer.clientLogin). */
+    clientLogin?: string;
+    /** "redis" or "valkey". */
+    flavor?: string;
     caCommonName?: string;
     keyAlgorithm?: string;
     validityHours?: number;
@@ -92,6 +111,9 @@ export const CONFIG_KEYS = [
     "acme",
     "step",
     "stepCa",
+    "apps",
+    "clientLogin",
+    "flavor",
 ] as const;
 
 const PROJECT = "redis-tls";
@@ -139,6 +161,28 @@ function parseList<T>(key: string, raw: string | undefined, required: boolean, f
         }
     });
     return value as T[];
+}
+
+function parseApps(raw: string | undefined): AppConfig[] {
+    if (raw === undefined) return DEFAULT_APPS;
+    const value = parseJson(raw);
+    if (!Array.isArray(value)) {
+        throw new Error(`[${PROJECT}:apps] ${show(raw)} is not a list; set entries with pulumi config set --path 'apps[0].name' orders && pulumi config set --path 'apps[0].rules' '~orders:* +@read +@write -@dangerous'`);
+    }
+    value.forEach((entry, i) => {
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            throw new Error(`[${PROJECT}:apps[${i}]] ${show(entry)} is not an object; give {"name": ..., "rules": ...}`);
+        }
+        for (const f of ["name", "rules", "client", "group"]) {
+            const v = (entry as Record<string, unknown>)[f];
+            if ((v !== undefined || f === "name" || f === "rules") && typeof v !== "string") {
+                throw new Error(`[${PROJECT}:apps[${i}].${f}] is missing or not a string; set it with pulumi config set --path 'apps[${i}].${f}' ...`);
+            }
+        }
+        const unknown = Object.keys(entry).find((k) => !["name", "rules", "client", "group"].includes(k));
+        if (unknown !== undefined) throw new Error(`[${PROJECT}:apps[${i}]] has unknown field ${show(unknown)}; the fields are name, rules, client, group`);
+    });
+    return value as AppConfig[];
 }
 
 function parseInteger(key: string, raw: string | undefined): number | undefined {
@@ -194,6 +238,9 @@ export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number
     return {
         hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
         clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "stepBootstrap", "decommissioned"]),
+        apps: parseApps(raw.apps),
+        clientLogin: raw.clientLogin,
+        flavor: raw.flavor,
         caCommonName: raw.caCommonName,
         keyAlgorithm: raw.keyAlgorithm,
         validityHours: parseInteger("validityHours", raw.validityHours),

@@ -31,6 +31,8 @@ export interface ReloadArgs {
     socket: string;
     /** ACL user that may run only CONFIG SET. */
     user: string;
+    /** The server's CLI (FLAVORS[..].cli). @default "redis-cli" */
+    cli?: string;
 }
 
 /** The bash function `reload_tls`; returns non-zero, with `live` put back, unless Redis says OK. */
@@ -47,7 +49,7 @@ reload_tls() {
     echo "no Redis socket at $sock; the new files are read at the next start"
     return 0
   fi
-  if ! reply=$(REDISCLI_AUTH=$(cat "$tls/reload.pass") redis-cli -s "$sock" --user "$user" -e CONFIG SET \\
+  if ! reply=$(REDISCLI_AUTH=$(cat "$tls/reload.pass") ${a.cli ?? "redis-cli"} -s "$sock" --user "$user" -e CONFIG SET \\
       tls-cert-file "$tls/live/redis.crt" tls-key-file "$tls/live/redis.key" tls-ca-cert-file "$tls/live/ca.crt" 2>&1) ||
       [ "$reply" != OK ]; then
     if [ -L "$tls/previous" ]; then

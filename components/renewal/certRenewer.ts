@@ -5,7 +5,8 @@ import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from 
 import { LIBEXEC, tlsLayout } from "../host/layout";
 import { ownerId } from "../owner";
 import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
-import { assertValid, found, checkAbsolutePath, checkAclUser, checkServiceName, Problem, show } from "../validation/fields";
+import { FLAVOR_NAMES, flavorOf } from "../server/flavor";
+import { assertValid, found, checkAbsolutePath, checkAclUser, checkOneOf, checkServiceName, Problem, show } from "../validation/fields";
 import {
     RENEWER_DEFAULTS,
     renderNeedsRenewal,
@@ -42,6 +43,12 @@ export interface CertRenewerArgs {
     /** @default "redis-tls-reload" */
     reloadUser?: string;
     /**
+     * The server, "redis" or "valkey": the defaults of serviceName and reloadSocket, and the CLI
+     * the reload runs.
+     * @default "redis"
+     */
+    flavor?: string;
+    /**
      * When to check, as a systemd calendar expression.
      * @default "*:1/5" (every 5 minutes)
      */
@@ -61,9 +68,11 @@ export interface CertRenewerArgs {
 /** Validates CertRenewer args; returns every problem found. */
 export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
     const problems: Problem[] = [...checkConnection("connection", args.connection)];
-    problems.push(checkServiceName("serviceName", args.serviceName ?? CONFIG_DEFAULTS.serviceName));
+    const flavor = flavorOf(args.flavor);
+    if (args.flavor !== undefined) problems.push(checkOneOf("flavor", args.flavor, FLAVOR_NAMES));
+    problems.push(checkServiceName("serviceName", args.serviceName ?? flavor.serviceName));
     problems.push(checkAbsolutePath("tlsDir", args.tlsDir ?? CONFIG_DEFAULTS.tlsDir));
-    problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket));
+    problems.push(checkAbsolutePath("reloadSocket", args.reloadSocket ?? flavor.adminSocket));
     if (args.reloadUser !== undefined) problems.push(checkAclUser("reloadUser", args.reloadUser));
     if (args.stepPath !== undefined) problems.push(checkAbsolutePath("stepPath", args.stepPath));
     const calendar = args.onCalendar ?? RENEWER_DEFAULTS.onCalendar;
@@ -97,7 +106,8 @@ export class CertRenewer extends pulumi.ComponentResource {
         assertValid(`CertRenewer ${name}`, validateCertRenewerArgs(args));
         super("redis-tls:index:CertRenewer", name, {}, opts);
 
-        const service = args.serviceName ?? CONFIG_DEFAULTS.serviceName;
+        const flavor = flavorOf(args.flavor);
+        const service = args.serviceName ?? flavor.serviceName;
         const tlsDir = args.tlsDir ?? CONFIG_DEFAULTS.tlsDir;
         const files = tlsLayout(tlsDir);
         const owner = ownerId(this, `${name}-install`);
@@ -126,8 +136,9 @@ export class CertRenewer extends pulumi.ComponentResource {
                         mode: "700",
                         content: renderReloadScript({
                             tlsDir,
-                            socket: args.reloadSocket ?? CONFIG_DEFAULTS.adminSocket,
+                            socket: args.reloadSocket ?? flavor.adminSocket,
                             user: args.reloadUser ?? RELOAD_DEFAULTS.user,
+                            cli: flavor.cli,
                         }),
                     },
                     { path: `${LIBEXEC}/${renew}`, mode: "700", content: renewScript },

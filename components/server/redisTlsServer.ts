@@ -1,13 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AcmeCertificate, AcmeCertificateArgs, validateAcmeCertificateArgs } from "../acme/acmeCertificate";
 import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
-import { CONFIG_DEFAULTS, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
+import { CONFIG_DEFAULTS, configDefaults, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
+import { AclUserArgs } from "../config/acl";
 import { SshConnectionArgs } from "../connection";
 import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
 import { DEFAULT_TLS_DIR } from "../host/layout";
 import { StepIssuer } from "../step/stepCa";
 import { StepCertificate, StepCertificateArgs, validateStepCertificateArgs } from "../step/stepCertificate";
-import { assertValid, found, checkAbsolutePath, checkUnixName } from "../validation/fields";
+import { assertValid, found, checkAbsolutePath, checkUnixName, show } from "../validation/fields";
 
 /** Where an ACME-issued server certificate comes from. */
 export interface AcmeIssuerArgs {
@@ -109,13 +110,36 @@ export interface RedisTlsServerArgs {
      */
     adminUser?: string;
     /**
+     * ACL user that applies `users` to the running server (ACL SETUSER/DELUSER over adminSocket).
+     * @default "redis-tls-acl"
+     */
+    aclUser?: string;
+    /**
+     * The applications' ACL users (RedisClientCertificate makes each one's identity). Adding,
+     * changing or removing one is applied without a restart; a removed user's connections close.
+     * @default []
+     */
+    users?: AclUserArgs[];
+    /**
+     * How applications log in: "password" (certificate, then AUTH; every server) or "certificate"
+     * (the certificate's CN is the user; Valkey 9.0+, Redis 8.6+, checked on the host).
+     * @default "password"
+     */
+    clientLogin?: string;
+    /**
+     * The server: "redis" or "valkey". Sets the defaults of serviceName, redisUser and adminSocket
+     * (Debian's names), and the CLI the host scripts use.
+     * @default "redis"
+     */
+    flavor?: string;
+    /**
      * systemd unit of Redis.
-     * @default "redis-server"
+     * @default "redis-server" ("valkey-server")
      */
     serviceName?: string;
     /**
      * Group Redis runs as, which may read the key (root-owned, 0640).
-     * @default "redis"
+     * @default "redis" ("valkey")
      */
     redisUser?: string;
 }
@@ -126,8 +150,17 @@ export const SERVER_DEFAULTS = { tlsDir: DEFAULT_TLS_DIR } as const;
 export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
     const problems = [
         checkAbsolutePath("tlsDir", args.tlsDir ?? SERVER_DEFAULTS.tlsDir),
-        checkUnixName("redisUser", args.redisUser ?? CONFIG_DEFAULTS.redisGroup),
+        checkUnixName("redisUser", args.redisUser ?? configDefaults(args.flavor).redisGroup),
     ];
+    if ((args.clientLogin ?? CONFIG_DEFAULTS.clientLogin) === "certificate") {
+        // This server's own certificate carries clientAuth: its CN must not be an application's user.
+        const names = [...(args.dnsNames ?? []), ...(args.ipAddresses ?? [])];
+        (args.users ?? []).forEach((u, i) => {
+            if (names.includes(u.name)) {
+                problems.push(`[users[${i}].name] ${show(u.name)} is also this server's name, so its own certificate would log in as that user; rename the user`);
+            }
+        });
+    }
     if (args.acme !== undefined && args.step !== undefined) {
         problems.push(`[acme, step] are both given; choose one issuer`);
     } else if (args.acme === undefined && args.step === undefined) {
@@ -144,6 +177,102 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
         problems.push(`[keyFilePass] is not supported with step: step ca renew would have to ask for it; leave it unset`);
     }
     return found(problems);
+}
+
+/** The children's args, as RedisTlsServer passes them. */
+function childArgs(args: RedisTlsServerArgs) {
+    const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
+    const defaults = configDefaults(args.flavor);
+    const adminSocket = args.adminSocket ?? defaults.adminSocket;
+    const reloadSocket = adminSocket === "" ? undefined : adminSocket;
+    const redisUser = args.redisUser ?? defaults.redisGroup;
+    const serviceName = args.serviceName ?? defaults.serviceName;
+    const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir, flavor: args.flavor };
+    const acme = args.acme;
+    const acmeArgs: AcmeCertificateArgs | undefined =
+        acme === undefined
+            ? undefined
+            : { ...common, ...acme, clientCaPem: args.rootCertPem!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
+    const stepArgs: StepCertificateArgs | undefined =
+        args.step === undefined
+            ? undefined
+            : {
+                  ...common,
+                  issuer: args.step,
+                  clientCaPem: args.rootCertPem!,
+                  dnsNames: args.dnsNames,
+                  ipAddresses: args.ipAddresses,
+                  validityHours: args.validityHours,
+                  renewBeforeHours: args.renewBeforeHours,
+                  keyAlgorithm: args.keyAlgorithm,
+              };
+    const stateArgs: RedisServerCertificateArgs | undefined =
+        acme !== undefined || stepArgs !== undefined
+            ? undefined
+            : {
+                  ...common,
+                  dnsNames: args.dnsNames,
+                  ipAddresses: args.ipAddresses,
+                  caCertPem: args.caCertPem!,
+                  caPrivateKeyPem: args.caPrivateKeyPem!,
+                  chainPem: args.chainPem!,
+                  rootCertPem: args.rootCertPem!,
+                  validityHours: args.validityHours,
+                  renewBeforeHours: args.renewBeforeHours,
+                  keyAlgorithm: args.keyAlgorithm,
+                  keyFilePass: args.keyFilePass,
+              };
+    const configArgs: RedisTlsConfigArgs = {
+        connection: args.connection,
+        tlsPort: args.tlsPort,
+        authClients: args.authClients,
+        bind: args.bind,
+        keyFilePass: args.keyFilePass,
+        adminSocket,
+        serviceName,
+        redisGroup: redisUser,
+        reloadUser: args.reloadUser,
+        adminUser: args.adminUser,
+        aclUser: args.aclUser,
+        users: args.users,
+        clientLogin: args.clientLogin,
+        flavor: args.flavor,
+        tlsDir,
+    };
+    const renewerArgs = (renewScript: pulumi.Input<string>, stepPath?: string): CertRenewerArgs => ({
+        connection: args.connection,
+        renewScript,
+        serviceName,
+        flavor: args.flavor,
+        reloadSocket,
+        reloadUser: args.reloadUser,
+        tlsDir,
+        stepPath,
+    });
+    return { tlsDir, acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs };
+}
+
+/**
+ * Every problem RedisTlsServer (and each child it would make) finds in `args`, thrown before any
+ * resource exists. The default program calls it for every host before it makes anything.
+ */
+export function assertRedisTlsServerArgs(name: string, args: RedisTlsServerArgs): void {
+    const { acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs } = childArgs(args);
+    const own = validateRedisTlsServerArgs(args);
+    assertValid(`RedisTlsServer ${name}`, [
+        ...own,
+        ...(own.length > 0
+            ? []
+            : [
+                  ...(acmeArgs !== undefined
+                      ? validateAcmeCertificateArgs(acmeArgs)
+                      : stepArgs !== undefined
+                        ? validateStepCertificateArgs(stepArgs)
+                        : validateServerCertificateArgs(stateArgs!)),
+                  ...validateRedisTlsConfigArgs(configArgs),
+                  ...(stateArgs !== undefined ? [] : validateCertRenewerArgs(renewerArgs(""))),
+              ]),
+    ]);
 }
 
 /**
@@ -165,83 +294,9 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     public readonly serverRootCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
-        const adminSocket = args.adminSocket ?? CONFIG_DEFAULTS.adminSocket;
-        const reloadSocket = adminSocket === "" ? undefined : adminSocket;
-        const redisUser = args.redisUser ?? CONFIG_DEFAULTS.redisGroup;
-        const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir };
-        const acme = args.acme;
-        const acmeArgs: AcmeCertificateArgs | undefined =
-            acme === undefined
-                ? undefined
-                : { ...common, ...acme, clientCaPem: args.rootCertPem!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
-        const stepArgs: StepCertificateArgs | undefined =
-            args.step === undefined
-                ? undefined
-                : {
-                      ...common,
-                      issuer: args.step,
-                      clientCaPem: args.rootCertPem!,
-                      dnsNames: args.dnsNames,
-                      ipAddresses: args.ipAddresses,
-                      validityHours: args.validityHours,
-                      renewBeforeHours: args.renewBeforeHours,
-                      keyAlgorithm: args.keyAlgorithm,
-                  };
-        const stateArgs: RedisServerCertificateArgs | undefined =
-            acme !== undefined || stepArgs !== undefined
-                ? undefined
-                : {
-                      ...common,
-                      dnsNames: args.dnsNames,
-                      ipAddresses: args.ipAddresses,
-                      caCertPem: args.caCertPem!,
-                      caPrivateKeyPem: args.caPrivateKeyPem!,
-                      chainPem: args.chainPem!,
-                      rootCertPem: args.rootCertPem!,
-                      validityHours: args.validityHours,
-                      renewBeforeHours: args.renewBeforeHours,
-                      keyAlgorithm: args.keyAlgorithm,
-                      keyFilePass: args.keyFilePass,
-                  };
-        const configArgs: RedisTlsConfigArgs = {
-            connection: args.connection,
-            tlsPort: args.tlsPort,
-            authClients: args.authClients,
-            bind: args.bind,
-            keyFilePass: args.keyFilePass,
-            adminSocket,
-            serviceName: args.serviceName,
-            redisGroup: redisUser,
-            reloadUser: args.reloadUser,
-            adminUser: args.adminUser,
-            tlsDir,
-        };
-        const renewerArgs = (renewScript: pulumi.Input<string>, stepPath?: string): CertRenewerArgs => ({
-            connection: args.connection,
-            renewScript,
-            serviceName: args.serviceName,
-            reloadSocket,
-            reloadUser: args.reloadUser,
-            tlsDir,
-            stepPath,
-        });
         // Validated before super() and before any child, so bad input registers nothing at all.
-        const own = validateRedisTlsServerArgs(args);
-        assertValid(`RedisTlsServer ${name}`, [
-            ...own,
-            ...(own.length > 0
-                ? []
-                : [
-                      ...(acmeArgs !== undefined
-                          ? validateAcmeCertificateArgs(acmeArgs)
-                          : stepArgs !== undefined
-                            ? validateStepCertificateArgs(stepArgs)
-                            : validateServerCertificateArgs(stateArgs!)),
-                      ...validateRedisTlsConfigArgs(configArgs),
-                      ...(stateArgs !== undefined ? [] : validateCertRenewerArgs(renewerArgs(""))),
-                  ]),
-        ]);
+        assertRedisTlsServerArgs(name, args);
+        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs } = childArgs(args);
         super("redis-tls:index:RedisTlsServer", name, {}, opts);
 
         const certificate =

@@ -150,6 +150,7 @@ export class StepCertificate extends pulumi.ComponentResource {
             clientCa,
             reloadSocket: args.reloadSocket,
             reloadUser: args.reloadUser,
+            flavor: args.flavor,
         });
         this.renewScript = pulumi
             .all([rootFingerprint, clientCa])

@@ -28,6 +28,17 @@ root_dir() {
     chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
   fi
 }
+# read_sections DIR: stdin holds lines "NAME BASE64"; each value lands, as data, in DIR/NAME.
+read_sections() {
+  local name data
+  while IFS=' ' read -r name data || [ -n "$name" ]; do
+    if [[ ! $name =~ ^[a-z][a-z0-9-]*$ ]]; then
+      echo "unexpected input on stdin" >&2
+      exit 1
+    fi
+    printf '%s' "$data" | base64 -d > "$1/$name" || exit 1
+  done
+}
 # put SRC DEST MODE OWNER: gives DEST (in a directory root_dir checked) SRC's content, MODE and
 # OWNER with one rename; returns 1 when DEST already had them.
 put() {
@@ -48,8 +59,8 @@ root_dir /usr/local/libexec/redis-tls root 755
 root_dir "/etc/systemd/system/$unit.service.d" keep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/dropin"
-changed=no
+read_sections "$work"
+changed=no users_changed=no
 if put "$work/dropin" "$tls/redis-tls.conf" 640 "root:$group"; then changed=yes; fi
 if [ ! -s "$tls/admin.pass" ]; then
   openssl rand -hex 32 > "$work/admin.pass"
@@ -59,8 +70,9 @@ hash_of() { tr -d '\n' < "$1" | sha256sum | cut -d' ' -f1; }
 {
   echo 'user default reset off'
   echo "user redis-tls-admin reset on #$(hash_of "$tls/admin.pass") ~* &* +@all -config|rewrite -acl|save -acl|load -debug -module"
+  cat "$work/users"
 } > "$work/users.acl"
-if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then changed=yes; fi
+if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=yes; fi
 cat > "$work/check" <<'REDIS_TLS_REPAIR'
 #!/bin/bash
 set -euo pipefail
@@ -152,6 +164,9 @@ if [ "$repaired" != "redis.conf unchanged" ]; then
   changed=yes
 fi
 if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then
+  systemctl restart "$unit"
+  echo "restarted $unit"
+elif [ "$users_changed" = yes ]; then
   systemctl restart "$unit"
   echo "restarted $unit"
 else

@@ -28,6 +28,17 @@ root_dir() {
     chgrp "$2" "$dir" && chmod "$3" "$dir" || exit 1
   fi
 }
+# read_sections DIR: stdin holds lines "NAME BASE64"; each value lands, as data, in DIR/NAME.
+read_sections() {
+  local name data
+  while IFS=' ' read -r name data || [ -n "$name" ]; do
+    if [[ ! $name =~ ^[a-z][a-z0-9-]*$ ]]; then
+      echo "unexpected input on stdin" >&2
+      exit 1
+    fi
+    printf '%s' "$data" | base64 -d > "$1/$name" || exit 1
+  done
+}
 # put SRC DEST MODE OWNER: gives DEST (in a directory root_dir checked) SRC's content, MODE and
 # OWNER with one rename; returns 1 when DEST already had them.
 put() {
@@ -42,14 +53,38 @@ put() {
     exit 1
   fi
 }
+apply_users() {
+  local sock='/run/redis/redis-server.sock' user='redis-tls-acl' cli='redis-cli' u names
+  if [ -L "$sock" ] || [ ! -S "$sock" ]; then
+    echo "no server socket at $sock" >&2
+    return 1
+  fi
+  # Fails where the running server does not know the ACL identity yet (it came with this users.acl).
+  if ! names=$(REDISCLI_AUTH=$(cat "$tls/acl.pass") "$cli" -s "$sock" --user "$user" -e ACL USERS 2>&1); then
+    echo "cannot list the server's users: $names" >&2
+    return 1
+  fi
+  {
+    awk '$1 == "user" { $1 = "ACL SETUSER"; print }' "$tls/users.acl"
+    while read -r u; do
+      if [ -n "$u" ] && ! awk -v u="$u" '$1 == "user" && $2 == u { found = 1 } END { exit !found }' "$tls/users.acl"; then echo "ACL DELUSER $u"; fi
+    done <<< "$names"
+  } > "$work/acl.commands"
+  if ! REDISCLI_AUTH=$(cat "$tls/acl.pass") "$cli" -s "$sock" --user "$user" < "$work/acl.commands" > "$work/acl.replies" 2>&1 ||
+      grep -qv -e '^OK$' -e '^[0-9]*$' "$work/acl.replies"; then
+    echo "the server refused users.acl: $(grep -v -e '^OK$' -e '^[0-9]*$' "$work/acl.replies" | head -n 3)" >&2
+    return 1
+  fi
+  echo "users applied: $(grep -c '^ACL SETUSER' "$work/acl.commands") defined, $(grep -c '^ACL DELUSER' "$work/acl.commands") removed"
+}
 tls='/etc/redis-tls' group='redis' unit='redis-server' check='/usr/local/libexec/redis-tls/redis-conf-redis-server'
 root_dir "$tls" "$group" 750
 root_dir /usr/local/libexec/redis-tls root 755
 root_dir "/etc/systemd/system/$unit.service.d" keep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/dropin"
-changed=no
+read_sections "$work"
+changed=no users_changed=no
 if put "$work/dropin" "$tls/redis-tls.conf" 640 "root:$group"; then changed=yes; fi
 if [ ! -s "$tls/admin.pass" ]; then
   openssl rand -hex 32 > "$work/admin.pass"
@@ -59,13 +94,19 @@ if [ ! -s "$tls/reload.pass" ]; then
   openssl rand -hex 32 > "$work/reload.pass"
   put "$work/reload.pass" "$tls/reload.pass" 600 root:root
 fi
+if [ ! -s "$tls/acl.pass" ]; then
+  openssl rand -hex 32 > "$work/acl.pass"
+  put "$work/acl.pass" "$tls/acl.pass" 600 root:root
+fi
 hash_of() { tr -d '\n' < "$1" | sha256sum | cut -d' ' -f1; }
 {
   echo 'user default reset off'
   echo "user redis-tls-admin reset on #$(hash_of "$tls/admin.pass") ~* &* +@all -config|rewrite -acl|save -acl|load -debug -module"
   echo "user redis-tls-reload reset on #$(hash_of "$tls/reload.pass") resetchannels -@all +config|set"
+  echo "user redis-tls-acl reset on #$(hash_of "$tls/acl.pass") resetchannels -@all +acl|setuser +acl|deluser +acl|users"
+  cat "$work/users"
 } > "$work/users.acl"
-if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then changed=yes; fi
+if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=yes; fi
 cat > "$work/check" <<'REDIS_TLS_REPAIR'
 #!/bin/bash
 set -euo pipefail
@@ -159,6 +200,14 @@ fi
 if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then
   systemctl restart "$unit"
   echo "restarted $unit"
+elif [ "$users_changed" = yes ]; then
+  if apply_users; then
+    echo "users of $unit applied without a restart"
+  else
+    echo "restarting $unit to apply users.acl" >&2
+    systemctl restart "$unit"
+    echo "restarted $unit"
+  fi
 else
   echo "unchanged"
 fi

@@ -82,7 +82,8 @@ ${shellLib("root_dir", "put")}tls=${shellQuote(this.files.tlsDir)} group=redis
 root_dir "$tls" "$group" 750
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-changed=no
+: > "$work/users"
+users_changed=no
 ${renderUsersAcl({ tlsDir: this.files.tlsDir, adminUser: ADMIN, reloadUser: RELOAD })}`;
     }
 

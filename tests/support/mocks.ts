@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "../harness/tls";
 
@@ -17,10 +18,13 @@ function unwrapAll(v: unknown): any {
     return v;
 }
 
-/** A real CSR, as a host's CSR step prints it. */
-function hostCsr(name: string): string {
+/** A real CSR for the names the CSR step's script asks for (`-subj '/CN=…'`, `subjectAltName=…`), as the host prints it. */
+function hostCsr(script: string): string {
     const key = tls.privateKey({ algorithm: "ECDSA", ecdsaCurve: "P256" }).outputs.privateKeyPem as string;
-    return tls.certRequest({ privateKeyPem: key, subject: { commonName: name }, dnsNames: [`${name}.test`] }).outputs.certRequestPem as string;
+    const commonName = /-subj '\/CN=([^']*)'/.exec(script)?.[1] ?? "unnamed";
+    const sans = (/subjectAltName=([^']*)'/.exec(script)?.[1] ?? "").split(",").filter((x) => x !== "");
+    const of = (kind: string) => sans.filter((x) => x.startsWith(`${kind}:`)).map((x) => x.slice(kind.length + 1));
+    return tls.certRequest({ privateKeyPem: key, subject: { commonName }, dnsNames: of("DNS"), ipAddresses: of("IP"), uris: of("URI") }).outputs.certRequestPem as string;
 }
 
 /** A CA for the mocks' step-ca steps: `-init` and `-bootstrap` print its root, `-sign` a leaf for the CSR on stdin, then the root. */
@@ -62,10 +66,14 @@ export function recordResources(preview = false, opts: { csrStdout?: (csr: strin
                     case "tls:index/locallySignedCert:LocallySignedCert":
                         Object.assign(state, tls.locallySignedCert(inputs).outputs);
                         break;
+                    case "command:local:Command":
+                        // What makeAclPassword's command prints: 32 random bytes in hex.
+                        if (args.name.endsWith("-password")) state.stdout = randomBytes(32).toString("hex");
+                        break;
                     case "command:remote:Command":
                         stepCa ??= mockStepCa();
                         state.stdout = args.name.endsWith("-csr")
-                            ? (opts.csrStdout ?? ((c) => c))(hostCsr(args.name))
+                            ? (opts.csrStdout ?? ((c) => c))(hostCsr(String(inputs.create)))
                             : args.name.endsWith("-init") || args.name.endsWith("-bootstrap")
                               ? stepCa.root
                               : args.name.endsWith("-sign")

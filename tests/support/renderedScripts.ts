@@ -40,8 +40,16 @@ export const HOST_SCRIPTS: Record<string, string> = {
     "install-cert.no-reload.sh": renderInstallCertScript({ ...dir, ...sans, ...pins }),
     "install-conf.sh": renderInstallConfScript({
         ...dir, redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload",
+        aclUser: "redis-tls-acl", socket: "/run/redis/redis-server.sock", server: "redis-server", cli: "redis-cli",
     }),
-    "install-conf.no-reload-user.sh": renderInstallConfScript({ ...dir, redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", adminUser: "redis-tls-admin" }),
+    "install-conf.valkey-certificate-login.sh": renderInstallConfScript({
+        tlsDir: dir.tlsDir, group: "valkey", redisConfPath: "/etc/valkey/valkey.conf", serviceName: "valkey-server", adminUser: "redis-tls-admin",
+        reloadUser: "redis-tls-reload", aclUser: "redis-tls-acl", socket: "/run/valkey/valkey-server.sock", server: "valkey-server", cli: "valkey-cli",
+        clientLogin: "certificate",
+    }),
+    "install-conf.no-reload-user.sh": renderInstallConfScript({
+        ...dir, redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", adminUser: "redis-tls-admin", server: "redis-server", cli: "redis-cli",
+    }),
     "redis-conf-check.sh": renderConfRepairScript({ redisConfPath: "/etc/redis/redis.conf", tlsDir: dir.tlsDir }),
     "reload.sh": renderReloadScript(reload),
     "needs-renewal.sh": renderNeedsRenewal(66),
