@@ -11,6 +11,7 @@ export * from "./certificate/renewal";
 export * from "./certificate/hostCertificate";
 export * from "./certificate/scripts";
 export * from "./certificate/hostSteps";
+export * from "./certificate/stateCaSigning";
 export * from "./certificate/redisServerCertificate";
 export * from "./reload/scripts";
 export * from "./config/acl";

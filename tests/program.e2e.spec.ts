@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Redis from "ioredis";
-import { asRoot, fingerprint, renderTrustInstallScript, renderTrustRemoveScript } from "../components";
+import { AppConnection, asRoot, fingerprint, renderTrustInstallScript, renderTrustRemoveScript } from "../components";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { startHosts, TestHost, TestHosts } from "./hosts";
 import { clientCertFromRun } from "./support/clientCert";
@@ -120,6 +120,24 @@ describe("the default program end to end on real hosts", function () {
         try {
             await redis.connect();
             assert.equal(await redis.ping(), "PONG");
+        } finally {
+            redis.disconnect();
+        }
+    });
+
+    it("a first up gives a working least-privilege client: the default application's outputs get PONG and its own keys, NOPERM on others", async () => {
+        const app = (first.outputs.apps as Record<string, AppConnection>).app;
+        assert.ok(first.secretOutputs.includes("apps"));
+        const redis = new Redis({
+            host: app.host, port: app.port, username: app.username, password: app.password, lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false,
+            tls: { ca: app.caPem, cert: app.certPem, key: app.keyPem, servername: app.serverName },
+        });
+        try {
+            await redis.connect();
+            assert.equal(await redis.ping(), "PONG");
+            assert.equal(await redis.set("app:greeting", "hello"), "OK");
+            await assert.rejects(redis.get("other:greeting"), /NOPERM/);
+            await assert.rejects(redis.call("FLUSHALL"), /NOPERM/);
         } finally {
             redis.disconnect();
         }

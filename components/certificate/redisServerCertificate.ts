@@ -1,29 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import { SshConnectionArgs } from "../connection";
 import { KeyAlgorithm, keyUsages } from "../keyAlgorithm";
-import { certificatesOrThrow, encodeCertificates } from "../pem";
 import { assertValid, checkKeyFilePass, found, Problem } from "../validation/fields";
 import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "./hostCertificate";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
 import { hostCsrStep, hostInstallStep } from "./hostSteps";
+import { checkStateCaArgs, signWithStateCa, StateCaArgs } from "./stateCaSigning";
 
-export interface RedisServerCertificateArgs extends HostCertificateArgs {
+export interface RedisServerCertificateArgs extends HostCertificateArgs, StateCaArgs {
     /** The Redis host, over SSH. */
     connection: SshConnectionArgs;
     /** DNS names clients use for this host. Plain, so they are checked at preview. */
     dnsNames?: string[];
     /** IP addresses clients use for this host. Plain, so they are checked at preview. */
     ipAddresses?: string[];
-    /** The certificate that signs (CertificateAuthority.issuerCertPem). */
-    caCertPem: pulumi.Input<string>;
-    /** The signing key (CertificateAuthority.issuerPrivateKeyPem); handled as a secret. */
-    caPrivateKeyPem: pulumi.Input<string>;
-    /** Certificates between leaf and root, issuer first (CertificateAuthority.chainPem). */
-    chainPem: pulumi.Input<string>;
-    /** The root (CertificateAuthority.rootCertPem): the chain must end in it, and it is pinned by fingerprint. */
-    rootCertPem: pulumi.Input<string>;
     /**
      * The one CA Redis trusts for client certificates (`tls-ca-cert-file`).
      * @default rootCertPem
@@ -67,8 +58,6 @@ export interface RedisServerCertificateArgs extends HostCertificateArgs {
 }
 
 
-const ROOT_RULE = { count: "one", ca: true, root: true } as const;
-const CHAIN_RULE = { count: "any", ca: true } as const;
 const CLIENT_CA_RULE = { count: "one", ca: true } as const;
 
 /** Validates RedisServerCertificate args; returns every problem found. */
@@ -80,8 +69,7 @@ export function validateServerCertificateArgs(args: RedisServerCertificateArgs):
     ];
     if (typeof args.keyFilePass === "string") problems.push(checkKeyFilePass("keyFilePass", args.keyFilePass));
     problems.push(
-        checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
-        checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
+        ...checkStateCaArgs(args),
         checkCertificatesInput("clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
     );
     return found(problems);
@@ -123,21 +111,12 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]);
         const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
         const certRequestPem = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), keyFilePass });
-        const cert = new tls.LocallySignedCert(
-            `${name}-signed`,
-            {
-                certRequestPem,
-                caCertPem: args.caCertPem,
-                caPrivateKeyPem: pulumi.secret(args.caPrivateKeyPem),
-                validityPeriodHours: validityHours,
-                allowedUses: [...keyUsages(keyAlgorithm), "server_auth", "client_auth"],
-            },
-            { parent: this },
-        );
-        const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, ROOT_RULE);
-        const chain = checkedCertificates(component, "chainPem", args.chainPem, CHAIN_RULE);
+        const { certPem, chainPem, root } = signWithStateCa(this, component, name, certRequestPem, args, {
+            validityHours,
+            allowedUses: [...keyUsages(keyAlgorithm), "server_auth", "client_auth"],
+        });
         const installStep = hostInstallStep(this, name, target, {
-            chainPem: pulumi.all([cert.certPem, chain]).apply(([leaf, c]) => encodeCertificates(certificatesOrThrow("certPem", leaf, { count: "one" })) + c.pem),
+            chainPem,
             rootPem: root.pem,
             rootFingerprint: root.fingerprints[0],
             clientCa: args.clientCaPem === undefined ? root : checkedCertificates(component, "clientCaPem", args.clientCaPem, CLIENT_CA_RULE),
@@ -146,7 +125,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             flavor: args.flavor,
         });
 
-        this.certPem = cert.certPem;
+        this.certPem = certPem;
         this.serverName = pulumi.output(serverName);
         this.renewsAfter = pulumi.output(renewalDeadline(now, renewAfterHours).toISOString());
         this.certRequestPem = certRequestPem;

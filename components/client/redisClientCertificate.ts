@@ -5,9 +5,9 @@ import * as tls from "@pulumi/tls";
 import { CLIENT_LOGINS } from "../config/acl";
 import { checkConnection, SshConnectionArgs } from "../connection";
 import { KEY_ALGORITHMS, KeyAlgorithm, keyUsages, tlsKeyArgs } from "../keyAlgorithm";
-import { certificatesOrThrow, encodeCertificates } from "../pem";
 import { CERTIFICATE_DEFAULTS, checkLifetime } from "../certificate/hostCertificate";
 import { hostCsrStep, hostInstallStep } from "../certificate/hostSteps";
+import { checkStateCaArgs, ROOT_RULE, signWithStateCa, StateCaArgs } from "../certificate/stateCaSigning";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certificate/renewal";
 import { tlsLayout } from "../host/layout";
 import { assertValid, checkAbsolutePath, checkAclUser, checkOneOf, checkPort, checkUnixName, found, Problem } from "../validation/fields";
@@ -23,19 +23,11 @@ export interface RedisServerEndpoint {
     serverName: pulumi.Input<string>;
 }
 
-export interface RedisClientCertificateArgs {
+export interface RedisClientCertificateArgs extends StateCaArgs {
     /** The application's ACL user: the certificate's CN, and the name in its URI SAN. */
     username: string;
     /** The servers it connects to; the first is the one `url` names. */
     servers: RedisServerEndpoint[];
-    /** The certificate that signs (CertificateAuthority.issuerCertPem). */
-    caCertPem: pulumi.Input<string>;
-    /** The signing key (CertificateAuthority.issuerPrivateKeyPem); handled as a secret. */
-    caPrivateKeyPem: pulumi.Input<string>;
-    /** Certificates between leaf and root, issuer first (CertificateAuthority.chainPem). */
-    chainPem: pulumi.Input<string>;
-    /** The root the client chain ends in (CertificateAuthority.rootCertPem): the CA the servers trust for clients. */
-    rootCertPem: pulumi.Input<string>;
     /**
      * The root the servers' chains end in, which the application verifies them against
      * (RedisTlsServer.serverRootCertPem).
@@ -79,8 +71,6 @@ export interface RedisClientCertificateArgs {
     keyAlgorithm?: string;
 }
 
-const ROOT_RULE = { count: "one", ca: true, root: true } as const;
-const CHAIN_RULE = { count: "any", ca: true } as const;
 
 /** The URI SAN naming an application identity. */
 export function identityUri(username: string): string {
@@ -106,11 +96,7 @@ export function validateClientCertificateArgs(args: RedisClientCertificateArgs):
     } else if (args.keyDir !== undefined || args.keyGroup !== undefined) {
         problems.push(`[${args.keyDir !== undefined ? "keyDir" : "keyGroup"}] is for a key made on a host; give connection too, or drop it to keep the key in state`);
     }
-    problems.push(
-        checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
-        checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
-        checkCertificatesInput("serverRootCertPem", args.serverRootCertPem, ROOT_RULE),
-    );
+    problems.push(...checkStateCaArgs(args), checkCertificatesInput("serverRootCertPem", args.serverRootCertPem, ROOT_RULE));
     return found(problems);
 }
 
@@ -183,27 +169,15 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
         } else {
             certRequestPem = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours) });
         }
-        const cert = new tls.LocallySignedCert(
-            `${name}-signed`,
-            {
-                certRequestPem,
-                caCertPem: args.caCertPem,
-                caPrivateKeyPem: pulumi.secret(args.caPrivateKeyPem),
-                validityPeriodHours: validityHours,
-                // The state-kept key is re-signed by the provider's own early renewal; a host key is
-                // made anew in each renewal slot, which replaces this certificate.
-                earlyRenewalHours: target === undefined ? renewBeforeHours : undefined,
-                allowedUses: [...keyUsages(keyAlgorithm), "client_auth"],
-            },
-            child,
-        );
-        const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, ROOT_RULE);
-        const chain = checkedCertificates(component, "chainPem", args.chainPem, CHAIN_RULE);
+        // A state-kept key is re-signed by the provider's own early renewal; a host key is made anew
+        // in each renewal slot, which replaces the certificate.
+        const { chainPem: certPem, root } = signWithStateCa(this, component, name, certRequestPem, args, {
+            validityHours,
+            earlyRenewalHours: target === undefined ? renewBeforeHours : undefined,
+            allowedUses: [...keyUsages(keyAlgorithm), "client_auth"],
+        });
         const serverRoot =
             args.serverRootCertPem === undefined ? root : checkedCertificates(component, "serverRootCertPem", args.serverRootCertPem, ROOT_RULE);
-        const certPem = pulumi
-            .all([cert.certPem, chain])
-            .apply(([leaf, c]) => encodeCertificates(certificatesOrThrow("certPem", leaf, { count: "one" })) + c.pem);
         if (target !== undefined) {
             hostInstallStep(this, name, target, { chainPem: certPem, rootPem: root.pem, rootFingerprint: root.fingerprints[0], clientCa: serverRoot });
         }
