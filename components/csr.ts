@@ -80,7 +80,9 @@ export function csrNames(pem: string): CsrNames {
     const names: CsrNames = { subject: [], dnsNames: [], ipAddresses: [], uris: [], otherNames: 0 };
     for (const rdn of children(der, subject)) {
         for (const atv of children(der, rdn)) {
-            const [oid, value] = children(der, atv);
+            const [oid, value, extra] = children(der, atv);
+            // UTF8String or PrintableString only: other string types decode differently elsewhere.
+            if (extra !== undefined || (value?.tag !== 0x0c && value?.tag !== 0x13)) throw new Error("unexpected subject attribute encoding");
             const text = der.subarray(value.start, value.end).toString("utf8");
             names.subject.push(`${hex(der, oid) === OID_CN ? "CN" : hex(der, oid)}=${text}`);
         }
@@ -91,10 +93,15 @@ export function csrNames(pem: string): CsrNames {
             if (hex(der, oid) !== OID_EXTENSION_REQUEST) continue;
             for (const exts of children(der, values)) {
                 for (const ext of children(der, exts)) {
+                    // Extension ::= SEQUENCE { OID, critical BOOLEAN OPTIONAL, OCTET STRING }: exactly
+                    // that, read as the signer reads it (a trailing extra element would be ignored there).
                     const parts = children(der, ext);
-                    if (hex(der, parts[0]) !== OID_SAN) continue;
+                    if (parts[0]?.tag !== 0x06 || hex(der, parts[0]) !== OID_SAN) continue;
+                    const shapeOk = parts.length === 2 || (parts.length === 3 && parts[1].tag === 0x01);
                     const octets = parts[parts.length - 1];
+                    if (!shapeOk || octets.tag !== 0x04) throw new Error("malformed subjectAltName extension");
                     const seq = tlv(der, octets.start, octets.end);
+                    if (seq.tag !== 0x30 || seq.end !== octets.end) throw new Error("malformed subjectAltName value");
                     for (const gn of children(der, seq)) {
                         const value = der.subarray(gn.start, gn.end);
                         if (gn.tag === 0x82) names.dnsNames.push(value.toString("ascii"));

@@ -65,6 +65,9 @@ const cases: Array<[string, string[], string]> = [
     ["a key directory without a host", validateClientCertificateArgs({
         username: "orders", servers: [{ host: "h", serverName: "h" }], caCertPem: intermediate, caPrivateKeyPem: "k", chainPem: intermediate, rootCertPem: root, keyDir: "/etc/x",
     }), `[keyDir] is for a key made on a host; give connection too, or drop it to keep the key in state`],
+    ["an application named like redis-tls's admin", validateClientCertificateArgs({
+        username: "redis-tls-admin", servers: [{ host: "h", serverName: "h" }], caCertPem: intermediate, caPrivateKeyPem: "k", chainPem: intermediate, rootCertPem: root,
+    }), `[username] "redis-tls-admin" is one of redis-tls's own users (redis-tls-admin, redis-tls-acl, redis-tls-reload); give the application another name`],
 ];
 
 describe("application ACL users: rules, names and logins checked at preview", () => {
@@ -77,8 +80,8 @@ describe("application ACL users: rules, names and logins checked at preview", ()
         assert.deepEqual(users([{ name: "orders", rules, passwordHash: hash }]), []);
         assert.equal(
             renderAppUsers([{ name: "orders", rules: ` ${rules}  `, passwordHash: hash }, { name: "billing", rules: "~billing:* +get" }]),
-            `user orders reset on #${hash} ${rules} -config|rewrite -acl|save -acl|load -debug -module\n` +
-                `user billing reset on ~billing:* +get -config|rewrite -acl|save -acl|load -debug -module\n`,
+            `user orders reset on #${hash} ${rules} -config|rewrite -acl|save -acl|load -debug -module -acl|setuser -acl|deluser -config|set\n` +
+                `user billing reset on ~billing:* +get -config|rewrite -acl|save -acl|load -debug -module -acl|setuser -acl|deluser -config|set\n`,
         );
     });
 
@@ -123,8 +126,15 @@ describe("RedisClientCertificate and the users it feeds (mocks)", () => {
         await settle(recorded);
         const install = recorded.find((r) => r.name === "conf-install")!;
         const stdin = JSON.stringify(install.inputs.stdin);
-        assert.equal(sections(plain(install.inputs.stdin)).users, `user orders reset on #${await valueOf(app.passwordHash)} ~orders:* +get -config|rewrite -acl|save -acl|load -debug -module\n`);
+        assert.equal(sections(plain(install.inputs.stdin)).users, `user orders reset on #${await valueOf(app.passwordHash)} ~orders:* +get -config|rewrite -acl|save -acl|load -debug -module -acl|setuser -acl|deluser -config|set\n`);
         assert.ok(!stdin.includes(password!) && !JSON.stringify(install.inputs.create).includes(password!), "the password itself never reaches the server");
+        // A password of one's own is percent-encoded, so it cannot move the URL's host.
+        const own = new RedisClientCertificate("own", {
+            username: "own", servers: [{ host: "10.0.0.5", serverName: "redis-1.internal" }], password: "x@evil.test:1/#?-long-enough",
+            caCertPem: ca.issuerCertPem, caPrivateKeyPem: ca.issuerPrivateKeyPem, chainPem: ca.chainPem, rootCertPem: ca.rootCertPem,
+        });
+        const ownUrl = new URL(await valueOf(own.url));
+        assert.deepEqual([ownUrl.hostname, ownUrl.port, decodeURIComponent(ownUrl.password)], ["10.0.0.5", "6379", "x@evil.test:1/#?-long-enough"]);
         const leaf = new X509Certificate(await valueOf(app.certPem));
         assert.equal(leaf.subject, "CN=orders");
         assert.equal(leaf.subjectAltName, "URI:urn:redis-tls:user:orders");

@@ -208,6 +208,30 @@ except redis.exceptions.NoPermissionError:
             audit.disconnect();
         });
 
+        it("no rules give an application user or config changes; a rule the server refuses is reported, and the server keeps its users, PID and file", async () => {
+            const apps = [app("orders"), app("billing", { client: "client1" })];
+            const granted = await up([...apps, { name: "ops", rules: "~* +@all" }]);
+            assert.ok(granted.ok, granted.error);
+            const ops = ioredis(conn(granted, "ops"));
+            try {
+                await ops.connect();
+                assert.equal(await ops.get("orders:1"), "paid");
+                assert.match(await reply(ops.call("ACL", "SETUSER", "default", "on", "nopass")), /^NOPERM/);
+                assert.match(await reply(ops.call("CONFIG", "SET", "tls-auth-clients", "no")), /^NOPERM/);
+            } finally {
+                ops.disconnect();
+            }
+            const before = await sh(server, `sha256sum /etc/redis-tls/users.acl; systemctl show -p MainPID --value ${service}`);
+            const refused = await up([...apps, { name: "ops", rules: "~* +@all" }, { name: "typo", rules: "~typo:* +nosuchcommand" }]);
+            assert.equal(refused.ok, false);
+            assert.match(refused.log + refused.error, /the server refused users\.acl: .*nosuchcommand/i);
+            assert.match(refused.log + refused.error, /users\.acl was not applied: fix the rules the server refused/);
+            assert.equal(await sh(server, `sha256sum /etc/redis-tls/users.acl; systemctl show -p MainPID --value ${service}`), before);
+            const admin = `REDISCLI_AUTH=$(cat /etc/redis-tls/admin.pass) ${cli} -s /run/${image.flavor}/${image.flavor}-server.sock --user redis-tls-admin`;
+            assert.doesNotMatch(await sh(server, `${admin} ACL USERS`), /^typo$/m);
+            assert.equal(await sh(server, `systemctl is-active ${service}`), "active");
+        });
+
         it("no client key made on a host appears in state or logs; a state-kept key is a secret in state and stack outputs", async () => {
             const hostKey = await sh(client, "cat /etc/redis-tls-client/billing/live/redis.key");
             assert.deepEqual(whereAppears(first, hostKey.split("\n")[1]), []);

@@ -43,6 +43,29 @@ describe("a host's CSR is signed only for the names the host is configured with"
         assert.throws(() => assertCsrNames("f", "-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n", want), /\[f\] is not a well-formed CSR/);
     });
 
+    it("refuses a SAN extension with a second value (the signer reads the first) and a CN that is not UTF8String or PrintableString", () => {
+        // DER by hand: a CSR info whose SAN extension is {OID, OCTET(DNS:other.test), OCTET(DNS:redis-1.test)}.
+        const tlv = (tag: number, ...parts: Buffer[]) => {
+            const body = Buffer.concat(parts);
+            return Buffer.concat([Buffer.from([tag, body.length]), body]);
+        };
+        const oid = (hex: string) => tlv(0x06, Buffer.from(hex, "hex"));
+        const dns = (name: string) => tlv(0x30, tlv(0x82, Buffer.from(name)));
+        const csr = (cnTag: number, ...sanValues: Buffer[]) => {
+            const subject = tlv(0x30, tlv(0x31, tlv(0x30, oid("550403"), tlv(cnTag, Buffer.from("redis-1.test")))));
+            const ext = tlv(0x30, oid("551d11"), ...sanValues.map((v) => tlv(0x04, v)));
+            const attrs = tlv(0xa0, tlv(0x30, oid("2a864886f70d01090e"), tlv(0x31, tlv(0x30, ext))));
+            const info = tlv(0x30, tlv(0x02, Buffer.from([0])), subject, tlv(0x30), attrs);
+            const der = tlv(0x30, info, tlv(0x30), tlv(0x03, Buffer.from([0])));
+            return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+        };
+        const one = { commonName: "redis-1.test", dnsNames: ["redis-1.test"], ipAddresses: [] };
+        assertCsrNames("f", csr(0x0c, dns("redis-1.test")), one);
+        assert.throws(() => assertCsrNames("f", csr(0x0c, dns("other.test"), dns("redis-1.test")), one), /\[f\] is not a well-formed CSR \(malformed subjectAltName extension\)/);
+        // A CN as BMPString (UTF-16) reads differently elsewhere: refused too.
+        assert.throws(() => assertCsrNames("f", csr(0x1e, dns("redis-1.test")), one), /\[f\] is not a well-formed CSR \(unexpected subject attribute encoding\)/);
+    });
+
     it("a RedisTlsServer whose host answers with a CSR for another identity gets nothing signed and nothing installed", async () => {
         const evil = opensslCsr("/CN=redis-tls-admin", "DNS:redis-1.test");
         const recorded = recordResources(false, { csrStdout: () => evil });

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
-import { CLIENT_LOGINS } from "../config/acl";
+import { ACL_DEFAULTS, CLIENT_LOGINS } from "../config/acl";
+import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { checkConnection, SshConnectionArgs } from "../connection";
 import { KEY_ALGORITHMS, KeyAlgorithm, keyUsages, tlsKeyArgs } from "../keyAlgorithm";
 import { CERTIFICATE_DEFAULTS, checkLifetime } from "../certificate/hostCertificate";
@@ -80,6 +81,10 @@ export function identityUri(username: string): string {
 /** Validates RedisClientCertificate args; returns every problem found. */
 export function validateClientCertificateArgs(args: RedisClientCertificateArgs): string[] {
     const problems: Problem[] = [checkAclUser("username", args.username)];
+    const reserved: string[] = [ACL_DEFAULTS.adminUser, ACL_DEFAULTS.aclUser, RELOAD_DEFAULTS.user];
+    if (reserved.includes(args.username)) {
+        problems.push(`[username] ${JSON.stringify(args.username)} is one of redis-tls's own users (${reserved.join(", ")}); give the application another name`);
+    }
     if (args.servers.length === 0) {
         problems.push(`[servers] [] names no server; give at least one {host, port, serverName} (RedisTlsServer's endpoint and serverName)`);
     }
@@ -205,7 +210,7 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
         const first = servers.apply((s) => s[0]);
         this.url = pulumi
             .all([first, password])
-            .apply(([s, p]) => `rediss://${encodeURIComponent(args.username)}${p === undefined ? "" : `:${p}`}@${hostForUrl(s.host)}:${s.port}`);
+            .apply(([s, p]) => `rediss://${encodeURIComponent(args.username)}${p === undefined ? "" : `:${encodeURIComponent(p)}`}@${hostForUrl(s.host)}:${s.port}`);
         if ((args.clientLogin ?? "password") === "password") this.url = pulumi.secret(this.url);
         this.renewsAfter = pulumi.output(renewalDeadline(now, renewAfterHours).toISOString());
         this.registerOutputs({

@@ -16,6 +16,12 @@ export const ACL_DEFAULTS = {
     aclUser: "redis-tls-acl",
 } as const;
 
+/**
+ * Appended to every application user's rules: besides what no one may do, nothing that changes users
+ * or configuration (with ACL SETUSER an application could turn the default user on for everyone).
+ */
+export const DENIED_TO_APPLICATIONS = [...DENIED_TO_EVERYONE, "-acl|setuser", "-acl|deluser", "-config|set"] as const;
+
 /** Rules of the admin identity: every key, channel and command but those denied to everyone. */
 export const ADMIN_RULES = `~* &* +@all ${DENIED_TO_EVERYONE.join(" ")}`;
 
@@ -47,7 +53,7 @@ export interface AclUserArgs {
      * `%W~`, `%RW~`) and channel (`&`) patterns, commands and categories (`+get`, `-@admin`,
      * `+client|setname`), and the words allkeys, allchannels, allcommands, nocommands,
      * resetkeys, resetchannels. Passwords, on/off and reset are redis-tls's; CONFIG REWRITE, ACL
-     * SAVE/LOAD, DEBUG and MODULE are denied to every user.
+     * SAVE/LOAD, DEBUG, MODULE, ACL SETUSER/DELUSER and CONFIG SET are denied to every application.
      */
     rules: string;
     /** SHA-256 (hex) of its password (RedisClientCertificate.passwordHash); required with clientLogin "password". */
@@ -119,10 +125,10 @@ export interface ResolvedAclUser {
     passwordHash?: string;
 }
 
-/** users.acl lines of the application users: `user NAME reset on [#HASH] RULES` and what everyone is denied. */
+/** users.acl lines of the application users: `user NAME reset on [#HASH] RULES` and what applications are denied. */
 export function renderAppUsers(users: ResolvedAclUser[]): string {
     return users
-        .map((u) => ["user", u.name, "reset", "on", ...(u.passwordHash === undefined ? [] : [`#${u.passwordHash}`]), ...u.rules.split(" ").filter((t) => t !== ""), ...DENIED_TO_EVERYONE].join(" ") + "\n")
+        .map((u) => ["user", u.name, "reset", "on", ...(u.passwordHash === undefined ? [] : [`#${u.passwordHash}`]), ...u.rules.split(" ").filter((t) => t !== ""), ...DENIED_TO_APPLICATIONS].join(" ") + "\n")
         .join("");
 }
 
@@ -161,6 +167,7 @@ fi
 ${who.map(([w, user, rules]) => `  echo "user ${user} reset on #$(hash_of "$tls/${w}.pass") ${rules}"`).join("\n")}
   cat "$work/users"
 } > "$work/users.acl"
+if [ -f "$tls/users.acl" ] && [ ! -L "$tls/users.acl" ]; then cp "$tls/users.acl" "$work/users.acl.old"; fi
 if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=yes; fi
 `;
 }
@@ -170,8 +177,10 @@ if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=
  * restart, over the root-only socket as the ACL identity: `ACL SETUSER` for every line (in place, so
  * a user's open connections stay), `ACL DELUSER` for every user the file no longer has (which also
  * closes that user's connections). `ACL LOAD` would do it in one command, but Redis 7.0 closes every
- * authenticated connection on it (measured), so it is not used. Returns non-zero unless every reply
- * is a success.
+ * authenticated connection on it (measured), so it is not used. Returns 0 when every command
+ * succeeded, 1 when it cannot apply live (no socket, the identity unknown, a user name the file
+ * cannot hold: a restart makes the server match), 2 when the server refused a line (a restart would
+ * not start: the caller puts the old file back).
  *
  * The ACL identity can define any user, so its password is as strong as the admin's; like the
  * reload password it lives in a root-only file and is sent only to the socket, whose directory the
@@ -189,16 +198,24 @@ export function renderApplyUsersFunction(a: { socket: string; aclUser: string; c
     echo "cannot list the server's users: $names" >&2
     return 1
   fi
+  awk '$1 == "user" { print $2 }' "$tls/users.acl" > "$work/acl.names"
   {
     awk '$1 == "user" { $1 = "ACL SETUSER"; print }' "$tls/users.acl"
     while read -r u; do
-      if [ -n "$u" ] && ! awk -v u="$u" '$1 == "user" && $2 == u { found = 1 } END { exit !found }' "$tls/users.acl"; then echo "ACL DELUSER $u"; fi
+      [ -n "$u" ] || continue
+      # A name this library could not have written (quotes, escapes) is not sent back; a restart clears it.
+      if [[ ! $u =~ ^[a-z][a-z0-9_-]*$ ]]; then
+        echo "the server has a user named $(printf '%q' "$u"), which users.acl cannot hold" >&2
+        return 1
+      fi
+      if ! grep -qxF -- "$u" "$work/acl.names"; then echo "ACL DELUSER $u"; fi
     done <<< "$names"
   } > "$work/acl.commands"
+  # Every command answers OK (SETUSER) or a count (DELUSER); anything else, or fewer replies, is a refusal.
   if ! REDISCLI_AUTH=$(cat "$tls/acl.pass") "$cli" -s "$sock" --user "$user" < "$work/acl.commands" > "$work/acl.replies" 2>&1 ||
-      grep -qv -e '^OK$' -e '^[0-9]*$' "$work/acl.replies"; then
-    echo "the server refused users.acl: $(grep -v -e '^OK$' -e '^[0-9]*$' "$work/acl.replies" | head -n 3)" >&2
-    return 1
+      [ "$(grep -c -e '^OK$' -e '^[0-9][0-9]*$' "$work/acl.replies")" != "$(wc -l < "$work/acl.commands")" ]; then
+    echo "the server refused users.acl: $(grep -v -e '^OK$' -e '^[0-9][0-9]*$' "$work/acl.replies" | head -n 3)" >&2
+    return 2
   fi
   echo "users applied: $(grep -c '^ACL SETUSER' "$work/acl.commands") defined, $(grep -c '^ACL DELUSER' "$work/acl.commands") removed"
 }

@@ -206,8 +206,15 @@ if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then
   systemctl restart "$unit"
   echo "restarted $unit"
 elif [ "$users_changed" = yes ]; then
-${live ? `  if apply_users; then
+${live ? `  applied=0
+  apply_users || applied=$?
+  if [ "$applied" = 0 ]; then
     echo "users of $unit applied without a restart"
+  elif [ "$applied" = 2 ]; then
+    # The server would not start with this file either: the old one goes back, and so do its users.
+    if [ -f "$work/users.acl.old" ]; then put "$work/users.acl.old" "$tls/users.acl" 640 "root:$group" || true; apply_users || true; fi
+    echo "users.acl was not applied: fix the rules the server refused (users); the previous users stay" >&2
+    exit 1
   else
     echo "restarting $unit to apply users.acl" >&2
     systemctl restart "$unit"

@@ -72,6 +72,7 @@ hash_of() { tr -d '\n' < "$1" | sha256sum | cut -d' ' -f1; }
   echo "user redis-tls-admin reset on #$(hash_of "$tls/admin.pass") ~* &* +@all -config|rewrite -acl|save -acl|load -debug -module"
   cat "$work/users"
 } > "$work/users.acl"
+if [ -f "$tls/users.acl" ] && [ ! -L "$tls/users.acl" ]; then cp "$tls/users.acl" "$work/users.acl.old"; fi
 if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=yes; fi
 cat > "$work/check" <<'REDIS_TLS_REPAIR'
 #!/bin/bash

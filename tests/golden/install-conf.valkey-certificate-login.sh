@@ -64,16 +64,24 @@ apply_users() {
     echo "cannot list the server's users: $names" >&2
     return 1
   fi
+  awk '$1 == "user" { print $2 }' "$tls/users.acl" > "$work/acl.names"
   {
     awk '$1 == "user" { $1 = "ACL SETUSER"; print }' "$tls/users.acl"
     while read -r u; do
-      if [ -n "$u" ] && ! awk -v u="$u" '$1 == "user" && $2 == u { found = 1 } END { exit !found }' "$tls/users.acl"; then echo "ACL DELUSER $u"; fi
+      [ -n "$u" ] || continue
+      # A name this library could not have written (quotes, escapes) is not sent back; a restart clears it.
+      if [[ ! $u =~ ^[a-z][a-z0-9_-]*$ ]]; then
+        echo "the server has a user named $(printf '%q' "$u"), which users.acl cannot hold" >&2
+        return 1
+      fi
+      if ! grep -qxF -- "$u" "$work/acl.names"; then echo "ACL DELUSER $u"; fi
     done <<< "$names"
   } > "$work/acl.commands"
+  # Every command answers OK (SETUSER) or a count (DELUSER); anything else, or fewer replies, is a refusal.
   if ! REDISCLI_AUTH=$(cat "$tls/acl.pass") "$cli" -s "$sock" --user "$user" < "$work/acl.commands" > "$work/acl.replies" 2>&1 ||
-      grep -qv -e '^OK$' -e '^[0-9]*$' "$work/acl.replies"; then
-    echo "the server refused users.acl: $(grep -v -e '^OK$' -e '^[0-9]*$' "$work/acl.replies" | head -n 3)" >&2
-    return 1
+      [ "$(grep -c -e '^OK$' -e '^[0-9][0-9]*$' "$work/acl.replies")" != "$(wc -l < "$work/acl.commands")" ]; then
+    echo "the server refused users.acl: $(grep -v -e '^OK$' -e '^[0-9][0-9]*$' "$work/acl.replies" | head -n 3)" >&2
+    return 2
   fi
   echo "users applied: $(grep -c '^ACL SETUSER' "$work/acl.commands") defined, $(grep -c '^ACL DELUSER' "$work/acl.commands") removed"
 }
@@ -115,6 +123,7 @@ hash_of() { tr -d '\n' < "$1" | sha256sum | cut -d' ' -f1; }
   echo "user redis-tls-acl reset on #$(hash_of "$tls/acl.pass") resetchannels -@all +acl|setuser +acl|deluser +acl|users"
   cat "$work/users"
 } > "$work/users.acl"
+if [ -f "$tls/users.acl" ] && [ ! -L "$tls/users.acl" ]; then cp "$tls/users.acl" "$work/users.acl.old"; fi
 if put "$work/users.acl" "$tls/users.acl" 640 "root:$group"; then users_changed=yes; fi
 cat > "$work/check" <<'REDIS_TLS_REPAIR'
 #!/bin/bash
@@ -210,8 +219,15 @@ if [ "$changed" = yes ] || ! systemctl is-active --quiet "$unit"; then
   systemctl restart "$unit"
   echo "restarted $unit"
 elif [ "$users_changed" = yes ]; then
-  if apply_users; then
+  applied=0
+  apply_users || applied=$?
+  if [ "$applied" = 0 ]; then
     echo "users of $unit applied without a restart"
+  elif [ "$applied" = 2 ]; then
+    # The server would not start with this file either: the old one goes back, and so do its users.
+    if [ -f "$work/users.acl.old" ]; then put "$work/users.acl.old" "$tls/users.acl" 640 "root:$group" || true; apply_users || true; fi
+    echo "users.acl was not applied: fix the rules the server refused (users); the previous users stay" >&2
+    exit 1
   else
     echo "restarting $unit to apply users.acl" >&2
     systemctl restart "$unit"
