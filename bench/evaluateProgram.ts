@@ -1,4 +1,4 @@
-// One evaluation of the default program (index.ts) under mocks for N hosts; prints one JSON line.
+// One evaluation of the default program (stack/index.ts) under mocks for N hosts; prints one JSON line.
 // Run by program.bench.ts in a fresh process per N, so peak memory is that N's alone.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,7 +19,7 @@ async function main(hosts: number): Promise<void> {
         ["redis-tls:sshPrivateKey"],
     );
     const start = process.hrtime.bigint();
-    const program = require(path.join(__dirname, "..", "index.ts"));
+    const program = require(path.join(__dirname, "..", "stack", "index.ts"));
     await valueOf(program.servers);
     await settle(recorded);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;

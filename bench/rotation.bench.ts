@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     const pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble") });
     try {
         const up = await runProgram({
-            program: path.join(__dirname, "..", "index.ts"),
+            program: path.join(__dirname, "..", "stack", "index.ts"),
             stateDir: path.join(work, "state"),
             remoteEnvironment: "setenv",
             secretKeys: ["redis-tls:sshPrivateKey"],

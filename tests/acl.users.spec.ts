@@ -52,9 +52,9 @@ const cases: Array<[string, string[], string]> = [
         `[users[0].passwordHash] not given; with clientLogin "password" a user logs in with a password: pass RedisClientCertificate.passwordHash (or use clientLogin "certificate" on Valkey 9+ / Redis 8.6+)`],
     ["a hash that is not one", users([{ name: "orders", rules: "+get", passwordHash: "hunter2" }]),
         `[users[0].passwordHash] is not a SHA-256 in lower-case hex; pass RedisClientCertificate.passwordHash`],
-    ["an unknown login", validateRedisTlsConfigArgs({ connection, clientLogin: "cert" }),
+    ["an unknown login", validateRedisTlsConfigArgs({ connection, clientLogin: "cert" as never }),
         `[clientLogin] "cert" is not supported; use one of "password", "certificate"`],
-    ["an unknown flavor", validateRedisTlsConfigArgs({ connection, flavor: "keydb" }), `[flavor] "keydb" is not supported; use one of "redis", "valkey"`],
+    ["an unknown flavor", validateRedisTlsConfigArgs({ connection, flavor: "keydb" as never }), `[flavor] "keydb" is not supported; use one of "redis", "valkey"`],
     ["a user named like the server, with certificate login", validateRedisTlsServerArgs({
         connection, dnsNames: ["cache"], caCertPem: intermediate, caPrivateKeyPem: "k", chainPem: intermediate, rootCertPem: root,
         clientLogin: "certificate", users: [{ name: "cache", rules: "+get" }],

@@ -9,7 +9,7 @@ import type { AppConnection } from "../components";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { DEFAULT_PACKAGES, HostSpec, startHosts, TestHost, TestHosts } from "./hosts";
 
-const PROGRAM = path.join(__dirname, "..", "index.ts");
+const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SERVER_NAME = "redis1.test";
 const SLOT_MS = 480 * 3_600_000;
 const WITHOUT_REDIS = DEFAULT_PACKAGES.filter((p) => p !== "redis-server");

@@ -11,12 +11,12 @@ import { startHosts, TestHost, TestHosts } from "./hosts";
 import { clientCertFromRun } from "./support/clientCert";
 import { pems } from "./support/pems";
 
-const PROGRAM = path.join(__dirname, "..", "index.ts");
+const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SERVER_NAME = "redis1.test";
 const SLOT_MS = 480 * 3_600_000;
 
 
-// `pulumi up` of the default program (index.ts) against real Debian hosts booted with systemd:
+// `pulumi up` of the default program (stack/index.ts) against real Debian hosts booted with systemd:
 // every resource performs its real effect (SSH, openssl, systemd, Redis); only the engine is mocked.
 describe("the default program end to end on real hosts", function () {
     this.timeout(10 * 60_000);

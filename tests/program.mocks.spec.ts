@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { fingerprint, parseStackConfig } from "../components";
 import { recordResources, sections, settle, valueOf } from "./support/mocks";
 
-const PROGRAM = path.join(__dirname, "..", "index.ts");
+const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown";
 
@@ -16,7 +16,7 @@ function loadProgram(config: Record<string, string>): Record<string, pulumi.Outp
     return require(PROGRAM);
 }
 
-describe("the default program (index.ts) under mocks", () => {
+describe("the default program (stack/index.ts) under mocks", () => {
     afterEach(() => pulumi.runtime.setAllConfig({}));
 
     it("builds one CA, a TLS server per host and trust on every client, and exports endpoints and server names", async () => {

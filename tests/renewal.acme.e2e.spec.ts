@@ -10,7 +10,7 @@ import { clientCertFromRun } from "./support/clientCert";
 import { servedChain } from "./support/servedChain";
 import { renewByTimer } from "./support/timerRenewal";
 
-const PROGRAM = path.join(__dirname, "..", "index.ts");
+const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const NAME = "acme1.test";
 const UNIT = "cert-renewer@redis-server.service";
 const TIMER = "cert-renewer@redis-server.timer";

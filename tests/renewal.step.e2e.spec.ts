@@ -13,7 +13,7 @@ import { servedChain } from "./support/servedChain";
 import { renewByTimer } from "./support/timerRenewal";
 import { check, run } from "./support/run";
 
-const PROGRAM = path.join(__dirname, "..", "index.ts");
+const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const NAME = "redis1.test";
 const UNIT = "cert-renewer@redis-server.service";
 const TIMER = "cert-renewer@redis-server.timer";

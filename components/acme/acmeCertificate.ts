@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, HostCertificateArgs } from "../certificate/hostCertificate";
 import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
-import { DEFAULT_KEY_ALGORITHM } from "../keyAlgorithm";
+import { DEFAULT_KEY_ALGORITHM, KeyAlgorithm } from "../keyAlgorithm";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { flavorOf } from "../server/flavor";
 import { assertValid, checkAbsolutePath, checkDnsName, checkHttpsUrl, checkPort, checkUnique, found, Problem, show } from "../validation/fields";
@@ -37,7 +37,7 @@ export interface AcmeCertificateArgs extends HostCertificateArgs {
      * Key algorithm (lego key type).
      * @default "ECDSA_P256"
      */
-    keyAlgorithm?: string;
+    keyAlgorithm?: KeyAlgorithm;
     /**
      * lego's account and certificate state on the host (root-only).
      * @default "/var/lib/redis-tls/acme"

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import type { CaIssuer } from "../certificate/stateCaSigning";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, tlsKeyArgs } from "../keyAlgorithm";
 import { assertValid, found, checkHours, checkOneOf, checkPem, Problem, show } from "../validation/fields";
 
@@ -36,7 +37,7 @@ export interface CertificateAuthorityArgs {
      * Key algorithm of the root and intermediate.
      * @default "ECDSA_P256"
      */
-    keyAlgorithm?: string;
+    keyAlgorithm?: KeyAlgorithm;
     /**
      * Lifetime of the root.
      * @default 87600 (10 years)
@@ -101,6 +102,8 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     public readonly issuerPrivateKeyPem: pulumi.Output<string>;
     /** Certificates between a leaf and the root, issuer first; empty when the root issues directly. */
     public readonly chainPem: pulumi.Output<string>;
+    /** All four as one value (secret, for the key), to pass as `ca` to servers and client certificates. */
+    public readonly issuer: pulumi.Output<CaIssuer>;
 
     constructor(name: string, args: CertificateAuthorityArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
@@ -157,7 +160,16 @@ export class CertificateAuthority extends pulumi.ComponentResource {
             this.chainPem = intermediate.certPem;
         }
 
+        this.issuer = pulumi.secret(
+            pulumi.output({
+                rootCertPem: this.rootCertPem,
+                issuerCertPem: this.issuerCertPem,
+                issuerPrivateKeyPem: this.issuerPrivateKeyPem,
+                chainPem: this.chainPem,
+            }),
+        );
         this.registerOutputs({
+            issuer: this.issuer,
             rootCertPem: this.rootCertPem,
             issuerCertPem: this.issuerCertPem,
             issuerPrivateKeyPem: this.issuerPrivateKeyPem,

@@ -1,6 +1,6 @@
 import { checkConnection, SshConnectionArgs } from "../connection";
 import { DEFAULT_TLS_DIR } from "../host/layout";
-import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS } from "../keyAlgorithm";
+import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm } from "../keyAlgorithm";
 import {
     checkAbsolutePath,
     checkAclUser,
@@ -12,28 +12,40 @@ import {
     checkUnixName,
     Problem,
 } from "../validation/fields";
-import { FLAVOR_NAMES } from "../server/flavor";
+import { Flavor, FLAVOR_NAMES } from "../server/flavor";
 import { defaultRenewBeforeHours } from "./renewal";
 
 /** What every server certificate shares, whichever issuer signs it: where the key is made and served. */
 export interface HostCertificateArgs {
     /** The Redis host, over SSH. */
     connection: SshConnectionArgs;
-    /** @default "ECDSA_P256" */
-    keyAlgorithm?: string;
-    /** @default "/etc/redis-tls" */
+    /**
+     * The server key's algorithm, made on the host.
+     * @default "ECDSA_P256"
+     */
+    keyAlgorithm?: KeyAlgorithm;
+    /**
+     * Where the key, chain and CA files live on the host.
+     * @default "/etc/redis-tls"
+     */
     tlsDir?: string;
-    /** @default "redis" */
+    /**
+     * The group the server runs as, which may read the key.
+     * @default "redis"
+     */
     redisGroup?: string;
     /** Root-only socket for the hot reload; unset reloads nothing. */
     reloadSocket?: string;
-    /** @default "redis-tls-reload" */
+    /**
+     * The ACL user that may only hot-reload the certificate.
+     * @default "redis-tls-reload"
+     */
     reloadUser?: string;
     /**
      * The server: "redis" or "valkey" (its CLI runs the hot reload).
      * @default "redis"
      */
-    flavor?: string;
+    flavor?: Flavor;
 }
 
 export const CERTIFICATE_DEFAULTS = {

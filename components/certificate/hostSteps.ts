@@ -6,7 +6,7 @@ import { KeyAlgorithm } from "../keyAlgorithm";
 import { assertCsrNames } from "../csr";
 import { extractCsr } from "../pem";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
-import { flavorOf } from "../server/flavor";
+import { Flavor, flavorOf } from "../server/flavor";
 import { CheckedCertificates } from "../validation/outputs";
 import { renderInstallCertScript, renderKeyAndCsrScript } from "./scripts";
 
@@ -86,7 +86,7 @@ export function hostInstallStep(
         clientCa: pulumi.Output<CheckedCertificates>;
         reloadSocket?: string;
         reloadUser?: string;
-        flavor?: string;
+        flavor?: Flavor;
     },
 ): command.remote.Command {
     const reload =

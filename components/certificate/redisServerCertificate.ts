@@ -6,7 +6,7 @@ import { checkCertificatesInput, checked, checkedCertificates } from "../validat
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "./hostCertificate";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "./renewal";
 import { hostCsrStep, hostInstallStep } from "./hostSteps";
-import { checkStateCaArgs, signWithStateCa, StateCaArgs } from "./stateCaSigning";
+import { checkStateCaArgs, resolveStateCa, signWithStateCa, StateCaArgs } from "./stateCaSigning";
 
 export interface RedisServerCertificateArgs extends HostCertificateArgs, StateCaArgs {
     /** The Redis host, over SSH. */
@@ -34,7 +34,7 @@ export interface RedisServerCertificateArgs extends HostCertificateArgs, StateCa
      * Key algorithm of the key made on the host.
      * @default "ECDSA_P256"
      */
-    keyAlgorithm?: string;
+    keyAlgorithm?: KeyAlgorithm;
     /**
      * Root-owned directory for the served files (`live/redis.crt`, `live/redis.key`, `live/ca.crt`);
      * no directory on its path may be writable by anyone but root.
@@ -111,7 +111,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]);
         const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
         const certRequestPem = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), keyFilePass });
-        const { certPem, chainPem, root } = signWithStateCa(this, component, name, certRequestPem, args, {
+        const { certPem, chainPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(args), {
             validityHours,
             allowedUses: [...keyUsages(keyAlgorithm), "server_auth", "client_auth"],
         });

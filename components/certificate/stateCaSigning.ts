@@ -4,16 +4,70 @@ import { certificatesOrThrow, encodeCertificates } from "../pem";
 import { checkCertificatesInput, CheckedCertificates, checkedCertificates } from "../validation/outputs";
 import { Problem } from "../validation/fields";
 
-/** A CA whose issuing key Pulumi holds (CertificateAuthority's outputs, or the organisation's). */
+/** A CA whose issuing key Pulumi holds, as one value: CertificateAuthority.issuer. */
+export interface CaIssuer {
+    /** The root that servers and clients trust. */
+    rootCertPem: string;
+    /** The certificate that signs. */
+    issuerCertPem: string;
+    /** Its private key (secret). */
+    issuerPrivateKeyPem: string;
+    /** Certificates between a leaf and the root, issuer first; empty when the root signs. */
+    chainPem: string;
+}
+
+/**
+ * A CA whose issuing key Pulumi holds (CertificateAuthority's outputs, or the organisation's): either
+ * `ca` (CertificateAuthority.issuer, one value, easiest from other languages) or the four PEMs.
+ */
 export interface StateCaArgs {
+    /** The CA as one value (CertificateAuthority.issuer), in place of the four PEM args. */
+    ca?: pulumi.Input<CaIssuer>;
     /** The certificate that signs (CertificateAuthority.issuerCertPem). */
-    caCertPem: pulumi.Input<string>;
+    caCertPem?: pulumi.Input<string>;
     /** The signing key (CertificateAuthority.issuerPrivateKeyPem); handled as a secret. */
-    caPrivateKeyPem: pulumi.Input<string>;
+    caPrivateKeyPem?: pulumi.Input<string>;
     /** Certificates between leaf and root, issuer first (CertificateAuthority.chainPem). */
-    chainPem: pulumi.Input<string>;
+    chainPem?: pulumi.Input<string>;
     /** The root (CertificateAuthority.rootCertPem): the chain must end in it, and it is pinned by fingerprint. */
-    rootCertPem: pulumi.Input<string>;
+    rootCertPem?: pulumi.Input<string>;
+}
+
+/** StateCaArgs with all four PEMs, as signing needs them. */
+export type ResolvedStateCa = Required<Omit<StateCaArgs, "ca">>;
+
+const PEM_FIELDS = ["caCertPem", "caPrivateKeyPem", "chainPem", "rootCertPem"] as const;
+
+/** `ca` xor the four PEMs: the problem when both or neither (or only some) are given. */
+export function checkCaShape(args: StateCaArgs, alternative?: string): Problem[] {
+    const given = PEM_FIELDS.filter((f) => args[f] !== undefined);
+    if (args.ca !== undefined && given.length > 0) {
+        return [`[ca, ${given.join(", ")}] are both given; pass CertificateAuthority.issuer as ca, or the four PEMs, not both`];
+    }
+    if (args.ca === undefined && given.length < PEM_FIELDS.length) {
+        const missing = PEM_FIELDS.filter((f) => args[f] === undefined);
+        return [`[${missing.join(", ")}] not given; pass CertificateAuthority.issuer as ca (or its four PEM outputs)${alternative ?? ""}`];
+    }
+    if (args.ca !== undefined && !pulumi.Output.isInstance(args.ca) && !(args.ca instanceof Promise)) {
+        const ca = args.ca as CaIssuer;
+        return [
+            checkCertificatesInput("ca.rootCertPem", ca.rootCertPem, ROOT_RULE),
+            checkCertificatesInput("ca.chainPem", ca.chainPem, CHAIN_RULE),
+        ];
+    }
+    return [];
+}
+
+/** The four PEMs, from `ca` when it is given (the root, issuer and chain are public; the key stays secret). */
+export function resolveStateCa(args: StateCaArgs): ResolvedStateCa {
+    if (args.ca === undefined) return args as ResolvedStateCa;
+    const ca = pulumi.output(args.ca);
+    return {
+        rootCertPem: pulumi.unsecret(ca.rootCertPem),
+        caCertPem: pulumi.unsecret(ca.issuerCertPem),
+        chainPem: pulumi.unsecret(ca.chainPem),
+        caPrivateKeyPem: pulumi.secret(ca.issuerPrivateKeyPem),
+    };
 }
 
 export const ROOT_RULE = { count: "one", ca: true, root: true } as const;
@@ -21,7 +75,11 @@ export const CHAIN_RULE = { count: "any", ca: true } as const;
 
 /** The plain CA fields, checked at preview. */
 export function checkStateCaArgs(args: StateCaArgs): Problem[] {
-    return [checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE), checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE)];
+    return [
+        ...checkCaShape(args),
+        checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
+        checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
+    ];
 }
 
 /**
@@ -33,7 +91,7 @@ export function signWithStateCa(
     component: string,
     name: string,
     certRequestPem: pulumi.Input<string>,
-    ca: StateCaArgs,
+    ca: ResolvedStateCa,
     a: { validityHours: number; allowedUses: string[]; earlyRenewalHours?: number },
 ): { certPem: pulumi.Output<string>; chainPem: pulumi.Output<string>; root: pulumi.Output<CheckedCertificates> } {
     const cert = new tls.LocallySignedCert(

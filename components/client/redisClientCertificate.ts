@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
-import { ACL_DEFAULTS, CLIENT_LOGINS } from "../config/acl";
+import { ACL_DEFAULTS, CLIENT_LOGINS, ClientLogin } from "../config/acl";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
 import { checkConnection, SshConnectionArgs } from "../connection";
 import { KEY_ALGORITHMS, KeyAlgorithm, keyUsages, tlsKeyArgs } from "../keyAlgorithm";
 import { CERTIFICATE_DEFAULTS, checkLifetime } from "../certificate/hostCertificate";
 import { hostCsrStep, hostInstallStep } from "../certificate/hostSteps";
-import { checkStateCaArgs, ROOT_RULE, signWithStateCa, StateCaArgs } from "../certificate/stateCaSigning";
+import { checkStateCaArgs, ROOT_RULE, resolveStateCa, signWithStateCa, StateCaArgs } from "../certificate/stateCaSigning";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certificate/renewal";
 import { tlsLayout } from "../host/layout";
 import { assertValid, checkAbsolutePath, checkAclUser, checkOneOf, checkPort, checkUnixName, found, Problem } from "../validation/fields";
@@ -18,10 +18,23 @@ import { checkCertificatesInput, checkedCertificates } from "../validation/outpu
 export interface RedisServerEndpoint {
     /** Address or DNS name to connect to (RedisTlsServer's connection host). */
     host: pulumi.Input<string>;
-    /** @default 6379 */
+    /**
+     * The server's TLS port.
+     * @default 6379
+     */
     port?: number;
     /** The name to verify in the server's certificate (RedisTlsServer.serverName). */
     serverName: pulumi.Input<string>;
+}
+
+/** A server as the application sees it, resolved. */
+export interface ServerAddress {
+    /** Address or DNS name to connect to. */
+    host: string;
+    /** The server's TLS port. */
+    port: number;
+    /** The name to verify in the server's certificate. */
+    serverName: string;
 }
 
 export interface RedisClientCertificateArgs extends StateCaArgs {
@@ -41,7 +54,7 @@ export interface RedisClientCertificateArgs extends StateCaArgs {
      * login (servers with `tls-auth-clients-user CN`); no password exists.
      * @default "password"
      */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
     /**
      * The host the application runs on, over SSH: the key is made there and never enters Pulumi
      * state. Without it the key is made by Pulumi and kept in state as a secret (for containers, CI
@@ -64,12 +77,21 @@ export interface RedisClientCertificateArgs extends StateCaArgs {
      * servers that need its hash. Without it, one is made.
      */
     password?: pulumi.Input<string>;
-    /** @default 720 */
+    /**
+     * Certificate lifetime.
+     * @default 720
+     */
     validityHours?: number;
-    /** @default a third of validityHours */
+    /**
+     * How long before expiry `pulumi up` re-issues.
+     * @default a third of validityHours
+     */
     renewBeforeHours?: number;
-    /** @default "ECDSA_P256" */
-    keyAlgorithm?: string;
+    /**
+     * The client key's algorithm.
+     * @default "ECDSA_P256"
+     */
+    keyAlgorithm?: KeyAlgorithm;
 }
 
 
@@ -113,22 +135,26 @@ export function validateClientCertificateArgs(args: RedisClientCertificateArgs):
  * and verify the server, and nothing else. Re-issued by `pulumi up` inside the renewal window.
  */
 export class RedisClientCertificate extends pulumi.ComponentResource {
+    /** The ACL user (the certificate's CN). */
     public readonly username: pulumi.Output<string>;
     /** The leaf, then the intermediates: what the client presents. */
     public readonly certPem: pulumi.Output<string>;
     /** The private key (secret), when it is kept in state; undefined when it lives on the host. */
     public readonly keyPem: pulumi.Output<string | undefined>;
-    /** With connection: where the chain, key and servers' root live on the host. */
+    /** With connection: where the chain lives on the host. */
     public readonly certPath: pulumi.Output<string | undefined>;
+    /** With connection: where the key lives on the host (it never leaves it). */
     public readonly keyPath: pulumi.Output<string | undefined>;
+    /** With connection: where the servers' root lives on the host. */
     public readonly caPath: pulumi.Output<string | undefined>;
     /** The root to verify servers against. */
     public readonly caPem: pulumi.Output<string>;
-    /** With password login: the password (secret), and its SHA-256 for the servers' `users`. */
+    /** With password login: the password (secret). */
     public readonly password: pulumi.Output<string | undefined>;
+    /** With password login: the password's SHA-256, for the servers' `users`. */
     public readonly passwordHash: pulumi.Output<string | undefined>;
     /** The servers, as given: host, port and the name to verify. */
-    public readonly servers: pulumi.Output<{ host: string; port: number; serverName: string }[]>;
+    public readonly servers: pulumi.Output<ServerAddress[]>;
     /** `rediss://user[:password]@host:port` of the first server (secret with a password); verify serverName. */
     public readonly url: pulumi.Output<string>;
     /** When `pulumi up` next re-issues the certificate (ISO 8601). */
@@ -176,7 +202,7 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
         }
         // A state-kept key is re-signed by the provider's own early renewal; a host key is made anew
         // in each renewal slot, which replaces the certificate.
-        const { chainPem: certPem, root } = signWithStateCa(this, component, name, certRequestPem, args, {
+        const { chainPem: certPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(args), {
             validityHours,
             earlyRenewalHours: target === undefined ? renewBeforeHours : undefined,
             allowedUses: [...keyUsages(keyAlgorithm), "client_auth"],

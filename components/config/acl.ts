@@ -41,8 +41,14 @@ export const ACL_APPLY_RULES = "resetchannels -@all +acl|setuser +acl|deluser +a
  * certificate's CN is the user (`tls-auth-clients-user CN`; Valkey 9.0+, Redis 8.6+), the user has
  * no password at all, so no `AUTH` reaches it.
  */
-export const CLIENT_LOGINS = ["password", "certificate"] as const;
-export type ClientLogin = (typeof CLIENT_LOGINS)[number];
+export const ClientLogin = {
+    /** The client certificate opens the connection; `AUTH <user> <password>` picks the user. */
+    password: "password",
+    /** The certificate's CN is the user (Valkey 9.0+, Redis 8.6+); the user has no password. */
+    certificate: "certificate",
+} as const;
+export type ClientLogin = (typeof ClientLogin)[keyof typeof ClientLogin];
+export const CLIENT_LOGINS = Object.values(ClientLogin);
 
 /** An application's ACL user on a server. */
 export interface AclUserArgs {

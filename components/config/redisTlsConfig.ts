@@ -17,13 +17,27 @@ import {
 } from "../validation/fields";
 import { checked } from "../validation/outputs";
 import { RELOAD_DEFAULTS } from "../reload/scripts";
-import { ACL_DEFAULTS, AclUserArgs, checkAclUsers, checkPasswordHash, CLIENT_LOGINS, renderAppUsers } from "./acl";
+import { ACL_DEFAULTS, AclUserArgs, checkAclUsers, checkPasswordHash, CLIENT_LOGINS, ClientLogin, renderAppUsers } from "./acl";
 import { encodeSections } from "../host/shell";
-import { FLAVOR_NAMES, flavorOf } from "../server/flavor";
+import { Flavor, FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 
-export const AUTH_CLIENTS = ["yes", "optional", "no"] as const;
-export const TLS_PROTOCOLS = ["TLSv1.2", "TLSv1.3"] as const;
+/** `tls-auth-clients`: whether a client must present a certificate from the client CA. */
+export const AuthClients = {
+    /** Required (the default). */
+    yes: "yes",
+    /** Checked when presented; a client without one must log in with a password. */
+    optional: "optional",
+    /** Not asked for. */
+    no: "no",
+} as const;
+export type AuthClients = (typeof AuthClients)[keyof typeof AuthClients];
+export const AUTH_CLIENTS = Object.values(AuthClients);
+
+/** TLS versions the server accepts. */
+export const TlsProtocol = { TLSv1_2: "TLSv1.2", TLSv1_3: "TLSv1.3" } as const;
+export type TlsProtocol = (typeof TlsProtocol)[keyof typeof TlsProtocol];
+export const TLS_PROTOCOLS = Object.values(TlsProtocol);
 
 export interface RedisTlsConfigArgs {
     /** The Redis host, over SSH. */
@@ -56,7 +70,7 @@ export interface RedisTlsConfigArgs {
      * A certificate only opens the connection: data needs an ACL user's credentials.
      * @default "yes"
      */
-    authClients?: string;
+    authClients?: AuthClients;
     /**
      * `tls-replication`: replicas connect to their primary over TLS.
      * @default true
@@ -71,7 +85,7 @@ export interface RedisTlsConfigArgs {
      * `tls-protocols`.
      * @default ["TLSv1.2", "TLSv1.3"]
      */
-    protocols?: string[];
+    protocols?: TlsProtocol[];
     /**
      * Root-only unix socket for the certificate hot reload; "" turns it off.
      * @default "/run/redis/redis-server.sock"
@@ -106,13 +120,13 @@ export interface RedisTlsConfigArgs {
      * "certificate" (the certificate's CN is the user; Valkey 9.0+, Redis 8.6+, checked on the host).
      * @default "password"
      */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
     /**
      * The server, "redis" or "valkey": the defaults of redisConfPath, serviceName, redisGroup and
      * adminSocket, and the CLI the host scripts use.
      * @default "redis"
      */
-    flavor?: string;
+    flavor?: Flavor;
     /**
      * The distro's redis.conf, which gets one `include` line for the drop-in, kept last.
      * @default "/etc/redis/redis.conf" ("/etc/valkey/valkey.conf" for valkey)

@@ -1,6 +1,6 @@
 import { DROP_IN_MARKER, LIBEXEC, tlsLayout } from "../host/layout";
 import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
-import { renderApplyUsersFunction, renderUsersAcl, UsersArgs } from "./acl";
+import { ClientLogin, renderApplyUsersFunction, renderUsersAcl, UsersArgs } from "./acl";
 
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
@@ -18,7 +18,7 @@ export interface RedisTlsConfValues {
     /** Root-only unix socket used by the hot reload; omitted when undefined. */
     adminSocket?: string;
     /** "certificate": the client certificate's CN is the ACL user (`tls-auth-clients-user CN`). */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -147,7 +147,7 @@ export interface InstallConfScriptArgs extends UsersArgs {
     /** Root-only socket users.acl is applied through without a restart; unset restarts instead. */
     socket?: string;
     /** "certificate" needs a server that maps certificates to users; the host's is checked first. */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
 }
 
 /** Which servers map a client certificate's CN to an ACL user (`tls-auth-clients-user`). */

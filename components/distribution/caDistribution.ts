@@ -4,7 +4,7 @@ import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from 
 import { ownerId } from "../owner";
 import { assertValid, found, checkAbsolutePath, checkOneOf, checkUnique, Problem, show } from "../validation/fields";
 import { checkCertificatesInput, checkedCertificates } from "../validation/outputs";
-import { OS_FAMILIES, renderTrustInstallScript, renderTrustRemoveScript } from "./scripts";
+import { OS_FAMILIES, OsFamily, renderTrustInstallScript, renderTrustRemoveScript } from "./scripts";
 
 /** A client host that should trust the CA. */
 export interface ClientHostArgs {
@@ -16,7 +16,7 @@ export interface ClientHostArgs {
      * "debian" (update-ca-certificates), "rhel" (update-ca-trust) or "auto" to detect.
      * @default "auto"
      */
-    osFamily?: string;
+    osFamily?: OsFamily;
 }
 
 export interface CaDistributionArgs {

@@ -1,7 +1,17 @@
 import { PLACED_DIR, shellLib, shellQuote, STATE_DIR } from "../host/shell";
 import { shortHash } from "../pem";
 
-export const OS_FAMILIES = ["auto", "debian", "rhel"] as const;
+/** How a client host's system trust store is updated. */
+export const OsFamily = {
+    /** debian when update-ca-certificates exists, else rhel when update-ca-trust does. */
+    auto: "auto",
+    /** update-ca-certificates (Debian, Ubuntu). */
+    debian: "debian",
+    /** update-ca-trust (RHEL, Fedora, Rocky, Alma). */
+    rhel: "rhel",
+} as const;
+export type OsFamily = (typeof OsFamily)[keyof typeof OsFamily];
+export const OS_FAMILIES = Object.values(OsFamily);
 
 export interface TrustScriptArgs {
     /** "auto" picks debian when update-ca-certificates exists, else rhel when update-ca-trust does. */

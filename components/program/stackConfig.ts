@@ -1,3 +1,8 @@
+import type { ClientLogin } from "../config/acl";
+import type { AuthClients } from "../config/redisTlsConfig";
+import type { OsFamily } from "../distribution/scripts";
+import type { KeyAlgorithm } from "../keyAlgorithm";
+import type { Flavor } from "../server/flavor";
 import { show } from "../validation/fields";
 
 /** One Redis host from stack config. */
@@ -21,7 +26,7 @@ export interface ClientConfig {
     hostKey: string;
     user?: string;
     port?: number;
-    osFamily?: string;
+    osFamily?: OsFamily;
     /** Also `step ca bootstrap` this host (step-ca issuers only; smallstep's `step` must be on it). */
     stepBootstrap?: boolean;
     decommissioned?: boolean;
@@ -47,14 +52,14 @@ export interface StackConfig {
     /** Application identities (default: DEFAULT_APPS); `[]` declares none. */
     apps: AppConfig[];
     /** "password" or "certificate" (see RedisTlsServer.clientLogin). */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
     /** "redis" or "valkey". */
-    flavor?: string;
+    flavor?: Flavor;
     caCommonName?: string;
-    keyAlgorithm?: string;
+    keyAlgorithm?: KeyAlgorithm;
     validityHours?: number;
     tlsPort?: number;
-    authClients?: string;
+    authClients?: AuthClients;
     /** An existing CA's root; with it, caIssuerPrivateKeyPem (secret) must be set. */
     caRootCertPem?: string;
     caIssuerCertPem?: string;
@@ -239,13 +244,14 @@ export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number
         hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
         clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "stepBootstrap", "decommissioned"]),
         apps: parseApps(raw.apps),
-        clientLogin: raw.clientLogin,
-        flavor: raw.flavor,
+        // Closed sets stay strings here: the components check them and name the config key's field.
+        clientLogin: raw.clientLogin as ClientLogin | undefined,
+        flavor: raw.flavor as Flavor | undefined,
         caCommonName: raw.caCommonName,
-        keyAlgorithm: raw.keyAlgorithm,
+        keyAlgorithm: raw.keyAlgorithm as KeyAlgorithm | undefined,
         validityHours: parseInteger("validityHours", raw.validityHours),
         tlsPort: parseInteger("tlsPort", raw.tlsPort),
-        authClients: raw.authClients,
+        authClients: raw.authClients as AuthClients | undefined,
         caRootCertPem: raw.caRootCertPem,
         caIssuerCertPem: raw.caIssuerCertPem,
         acme: parseObject<AcmeConfig>("acme", raw.acme, ["directoryUrl", "email", "rootCertPem"], ["serverCaPem", "httpPort"], `{"directoryUrl": ..., "email": ..., "rootCertPem": ...}`),

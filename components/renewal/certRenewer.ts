@@ -5,7 +5,7 @@ import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from 
 import { LIBEXEC, tlsLayout } from "../host/layout";
 import { ownerId } from "../owner";
 import { RELOAD_DEFAULTS, renderReloadScript } from "../reload/scripts";
-import { FLAVOR_NAMES, flavorOf } from "../server/flavor";
+import { Flavor, FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { assertValid, found, checkAbsolutePath, checkAclUser, checkOneOf, checkServiceName, Problem, show } from "../validation/fields";
 import {
     RENEWER_DEFAULTS,
@@ -31,7 +31,10 @@ export interface CertRenewerArgs {
      * @default "redis-server"
      */
     serviceName?: string;
-    /** @default "/etc/redis-tls" */
+    /**
+     * Where the key, chain and CA files live on the host.
+     * @default "/etc/redis-tls"
+     */
     tlsDir?: string;
     /** STEPPATH for a step-ca issuer; unset for others. */
     stepPath?: string;
@@ -40,14 +43,17 @@ export interface CertRenewerArgs {
      * @default "/run/redis/redis-server.sock"
      */
     reloadSocket?: string;
-    /** @default "redis-tls-reload" */
+    /**
+     * The ACL user that may only hot-reload the certificate.
+     * @default "redis-tls-reload"
+     */
     reloadUser?: string;
     /**
      * The server, "redis" or "valkey": the defaults of serviceName and reloadSocket, and the CLI
      * the reload runs.
      * @default "redis"
      */
-    flavor?: string;
+    flavor?: Flavor;
     /**
      * When to check, as a systemd calendar expression.
      * @default "*:1/5" (every 5 minutes)

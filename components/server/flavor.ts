@@ -22,8 +22,10 @@ export const FLAVORS = {
     },
 } as const;
 
-export type Flavor = keyof typeof FLAVORS;
-export const FLAVOR_NAMES = Object.keys(FLAVORS) as Flavor[];
+/** Which server: Redis, or Valkey (Debian's valkey-server). */
+export const Flavor = { redis: "redis", valkey: "valkey" } as const;
+export type Flavor = (typeof Flavor)[keyof typeof Flavor];
+export const FLAVOR_NAMES = Object.values(Flavor);
 export const DEFAULT_FLAVOR: Flavor = "redis";
 
 /** The names of `flavor` (unknown names fall back to Redis; validators report them). */

@@ -1,14 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AcmeCertificate, AcmeCertificateArgs, validateAcmeCertificateArgs } from "../acme/acmeCertificate";
 import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
-import { CONFIG_DEFAULTS, configDefaults, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
-import { AclUserArgs } from "../config/acl";
+import { CaIssuer, checkCaShape, resolveStateCa } from "../certificate/stateCaSigning";
+import { AuthClients, CONFIG_DEFAULTS, configDefaults, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
+import { AclUserArgs, ClientLogin } from "../config/acl";
 import { SshConnectionArgs } from "../connection";
 import { CertRenewer, CertRenewerArgs, validateCertRenewerArgs } from "../renewal/certRenewer";
 import { DEFAULT_TLS_DIR } from "../host/layout";
 import { StepIssuer } from "../step/stepCa";
 import { StepCertificate, StepCertificateArgs, validateStepCertificateArgs } from "../step/stepCertificate";
 import { assertValid, found, checkAbsolutePath, checkUnixName, show } from "../validation/fields";
+import { KeyAlgorithm } from "../keyAlgorithm";
+import { Flavor } from "./flavor";
 
 /** Where an ACME-issued server certificate comes from. */
 export interface AcmeIssuerArgs {
@@ -34,6 +37,11 @@ export interface RedisTlsServerArgs {
     dnsNames?: string[];
     /** IP addresses clients use for this host (not with `acme`). */
     ipAddresses?: string[];
+    /**
+     * The CA in Pulumi state as one value (CertificateAuthority.issuer), in place of the four PEM
+     * args below. With `acme` or `step`, only its root is used: the CA Redis trusts for clients.
+     */
+    ca?: pulumi.Input<CaIssuer>;
     /** CertificateAuthority.issuerCertPem; required unless `acme` is given. */
     caCertPem?: pulumi.Input<string>;
     /** CertificateAuthority.issuerPrivateKeyPem (secret); required unless `acme` is given. */
@@ -69,7 +77,7 @@ export interface RedisTlsServerArgs {
      * Key algorithm of the key made on the host.
      * @default "ECDSA_P256"
      */
-    keyAlgorithm?: string;
+    keyAlgorithm?: KeyAlgorithm;
     /**
      * TLS port.
      * @default 6379
@@ -79,7 +87,7 @@ export interface RedisTlsServerArgs {
      * `tls-auth-clients`.
      * @default "yes"
      */
-    authClients?: string;
+    authClients?: AuthClients;
     /**
      * Addresses to listen on.
      * @default ["*", "-::*"]
@@ -125,13 +133,13 @@ export interface RedisTlsServerArgs {
      * (the certificate's CN is the user; Valkey 9.0+, Redis 8.6+, checked on the host).
      * @default "password"
      */
-    clientLogin?: string;
+    clientLogin?: ClientLogin;
     /**
      * The server: "redis" or "valkey". Sets the defaults of serviceName, redisUser and adminSocket
      * (Debian's names), and the CLI the host scripts use.
      * @default "redis"
      */
-    flavor?: string;
+    flavor?: Flavor;
     /**
      * systemd unit of Redis.
      * @default "redis-server" ("valkey-server")
@@ -164,12 +172,11 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
     if (args.acme !== undefined && args.step !== undefined) {
         problems.push(`[acme, step] are both given; choose one issuer`);
     } else if (args.acme === undefined && args.step === undefined) {
-        const missing = (["caCertPem", "caPrivateKeyPem", "chainPem", "rootCertPem"] as const).filter((f) => args[f] === undefined);
-        if (missing.length > 0) {
-            problems.push(`[${missing.join(", ")}] not given; pass the CertificateAuthority's outputs, or set acme or step to issue from there`);
-        }
-    } else if (args.rootCertPem === undefined) {
-        problems.push(`[rootCertPem] not given; with ${args.acme ? "acme" : "step"} it is the CA Redis trusts for client certificates: pass CertificateAuthority.rootCertPem`);
+        problems.push(...checkCaShape(args, ", or set acme or step to issue from there"));
+    } else if (args.rootCertPem === undefined && args.ca === undefined) {
+        problems.push(`[rootCertPem] not given; with ${args.acme ? "acme" : "step"} it is the CA Redis trusts for client certificates: pass CertificateAuthority.rootCertPem (or CertificateAuthority.issuer as ca)`);
+    } else if (args.rootCertPem !== undefined && args.ca !== undefined) {
+        problems.push(`[ca, rootCertPem] are both given; pass one of them`);
     } else if (args.acme !== undefined && (args.ipAddresses ?? []).length > 0) {
         problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
     }
@@ -187,19 +194,21 @@ function childArgs(args: RedisTlsServerArgs) {
     const reloadSocket = adminSocket === "" ? undefined : adminSocket;
     const redisUser = args.redisUser ?? defaults.redisGroup;
     const serviceName = args.serviceName ?? defaults.serviceName;
+    // The CA Redis trusts for client certificates: the state CA's root, given either way.
+    const clientRoot = args.ca === undefined ? args.rootCertPem : resolveStateCa({ ca: args.ca }).rootCertPem;
     const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir, flavor: args.flavor };
     const acme = args.acme;
     const acmeArgs: AcmeCertificateArgs | undefined =
         acme === undefined
             ? undefined
-            : { ...common, ...acme, clientCaPem: args.rootCertPem!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
+            : { ...common, ...acme, clientCaPem: clientRoot!, dnsNames: args.dnsNames ?? [], keyAlgorithm: args.keyAlgorithm };
     const stepArgs: StepCertificateArgs | undefined =
         args.step === undefined
             ? undefined
             : {
                   ...common,
                   issuer: args.step,
-                  clientCaPem: args.rootCertPem!,
+                  clientCaPem: clientRoot!,
                   dnsNames: args.dnsNames,
                   ipAddresses: args.ipAddresses,
                   validityHours: args.validityHours,
@@ -213,10 +222,11 @@ function childArgs(args: RedisTlsServerArgs) {
                   ...common,
                   dnsNames: args.dnsNames,
                   ipAddresses: args.ipAddresses,
-                  caCertPem: args.caCertPem!,
-                  caPrivateKeyPem: args.caPrivateKeyPem!,
-                  chainPem: args.chainPem!,
-                  rootCertPem: args.rootCertPem!,
+                  ca: args.ca,
+                  caCertPem: args.caCertPem,
+                  caPrivateKeyPem: args.caPrivateKeyPem,
+                  chainPem: args.chainPem,
+                  rootCertPem: args.rootCertPem,
                   validityHours: args.validityHours,
                   renewBeforeHours: args.renewBeforeHours,
                   keyAlgorithm: args.keyAlgorithm,
@@ -249,7 +259,7 @@ function childArgs(args: RedisTlsServerArgs) {
         tlsDir,
         stepPath,
     });
-    return { tlsDir, acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs };
+    return { tlsDir, acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot };
 }
 
 /**
@@ -296,7 +306,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super() and before any child, so bad input registers nothing at all.
         assertRedisTlsServerArgs(name, args);
-        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs } = childArgs(args);
+        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot } = childArgs(args);
         super("redis-tls:index:RedisTlsServer", name, {}, opts);
 
         const certificate =
@@ -316,7 +326,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
         this.certPem = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.certPem;
         this.renewsAfter = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.renewsAfter;
         this.serverRootCertPem =
-            certificate instanceof StepCertificate ? certificate.rootCertPem : pulumi.output((acme?.rootCertPem ?? args.rootCertPem)!);
+            certificate instanceof StepCertificate ? certificate.rootCertPem : pulumi.output((acme?.rootCertPem ?? clientRoot)!);
         this.registerOutputs({
             endpoint: this.endpoint,
             serverName: this.serverName,

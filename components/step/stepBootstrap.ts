@@ -54,9 +54,11 @@ export function validateStepBootstrapArgs(args: StepBootstrapArgs): string[] {
 export class StepBootstrap extends pulumi.ComponentResource {
     /** The CA's root, as the host took it. */
     public readonly rootCertPem: pulumi.Output<string>;
+    /** STEPPATH on the host. */
     public readonly stepPath: string;
-    /** The CA URL and fingerprint (lower case), each checked again when it resolves. */
+    /** The CA URL, checked again when it resolves. */
     public readonly caUrl: pulumi.Output<string>;
+    /** The root's fingerprint (lower case), checked again when it resolves. */
     public readonly rootFingerprint: pulumi.Output<string>;
 
     constructor(name: string, args: StepBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -5,6 +5,16 @@ import { certificatesOrThrow, fingerprint } from "../pem";
 import { assertValid, checkAbsolutePath, checkDnsName, checkHours, checkIpAddress, checkPort, checkUnique, found, Problem, show } from "../validation/fields";
 import { renderStepCaInitScript } from "./scripts";
 
+/** Where StepCa signs CSRs: on its own host over SSH, with the provisioner password in a root-only file. */
+export interface StepSigner {
+    /** The CA host. */
+    connection: SshConnectionArgs;
+    /** The CA's STEPPATH on that host. */
+    stepPath: string;
+    /** The CA's URL as seen from its own host. */
+    caUrl: string;
+}
+
 /** A step-ca to issue from: where it is, the root it must have, and where its CSRs are signed. */
 export interface StepIssuer {
     /** e.g. "https://ca.internal:9443" */
@@ -22,7 +32,7 @@ export interface StepIssuer {
      */
     provisionerPassword?: pulumi.Input<string>;
     /** Sign on the CA's own host over SSH instead, where the password is a root-only file (StepCa sets this). */
-    signer?: { connection: SshConnectionArgs; stepPath: string; caUrl: string };
+    signer?: StepSigner;
     /**
      * The `step` CLI where Pulumi runs (with `provisionerPassword`).
      * @default "step"
@@ -110,6 +120,7 @@ export function validateStepCaArgs(args: StepCaArgs): string[] {
 export class StepCa extends pulumi.ComponentResource {
     /** `https://<first DNS name or IP>:<port>` */
     public readonly caUrl: pulumi.Output<string>;
+    /** The CA's root, as its host printed it after `step ca init`. */
     public readonly rootCertPem: pulumi.Output<string>;
     /** SHA-256 of the root, 64 lower-case hex digits. */
     public readonly rootFingerprint: pulumi.Output<string>;

@@ -15,7 +15,9 @@ import { renderStepRenewScript, renderStepSignLocalScript, renderStepSignOnCaScr
 export interface StepCertificateArgs extends HostCertificateArgs {
     /** The Redis host, over SSH; smallstep's `step` must be installed there (bootstrap and renewal). */
     connection: SshConnectionArgs;
+    /** DNS names clients use for this host. */
     dnsNames?: string[];
+    /** IP addresses clients use for this host. */
     ipAddresses?: string[];
     /** The step-ca to issue from (StepCa.issuer, or an existing CA). */
     issuer: StepIssuer;
@@ -70,15 +72,19 @@ export function validateStepCertificateArgs(args: StepCertificateArgs): string[]
  * through the same install as every issuer. `renewScript` renews on the host with `step ca renew` (give it to CertRenewer).
  */
 export class StepCertificate extends pulumi.ComponentResource {
+    /** The leaf step-ca issued. */
     public readonly certPem: pulumi.Output<string>;
+    /** The name clients verify: the first DNS name, else the first IP address. */
     public readonly serverName: pulumi.Output<string>;
     /** When `pulumi up` next re-issues (a backstop: the host renews before). */
     public readonly renewsAfter: pulumi.Output<string>;
+    /** The step-ca root the chain ends in. */
     public readonly rootCertPem: pulumi.Output<string>;
     /** The host script that renews this certificate; give it to CertRenewer (with `stepPath`). */
     public readonly renewScript: pulumi.Output<string>;
     /** STEPPATH on the host, for CertRenewer. */
     public readonly stepPath: string;
+    /** The install step's output, for ordering. */
     public readonly installed: pulumi.Output<string>;
 
     constructor(name: string, args: StepCertificateArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -8,7 +8,7 @@ import type { RemoteEnvironment } from "./exec";
 import type { ResourceRecord } from "./realMocks";
 
 export interface RunOptions {
-  /** Path to the program's .ts (or .js) entry, e.g. /work/main/index.ts. */
+  /** Path to the program's .ts (or .js) entry, e.g. /work/main/stack/index.ts. */
   program: string;
   /** Stack config, keys "project:key", e.g. {"redis-tls:hosts": "[...]"}. */
   config?: Record<string, string>;
@@ -25,7 +25,7 @@ export interface RunOptions {
    * "setenv" sends it as the provider does, so sshd's AcceptEnv decides. @default "export"
    */
   remoteEnvironment?: RemoteEnvironment;
-  /** Working directory of the program (local commands run here). @default the program's directory */
+  /** Working directory of the program (local commands run here). @default the project's (nearest Pulumi.yaml above the program), as `pulumi up` runs it */
   cwd?: string;
   /** The run is killed after this long. @default 600000 */
   timeoutMs?: number;
@@ -78,7 +78,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, `child${path.extname(__filename)}`), requestFile],
       // Its own process group, so a timeout also ends the ssh and shell processes it started.
       {
-        cwd: opts.cwd ?? path.dirname(program),
+        cwd: opts.cwd ?? projectDir(program),
         // ts-node would look for a tsconfig from cwd; the program is compiled with the repo's.
         env: { ...process.env, TS_NODE_PROJECT: path.join(__dirname, "..", "..", "tsconfig.json") },
         stdio: ["ignore", "pipe", "pipe"],
@@ -130,4 +130,12 @@ export function whereAppears(result: RunResult, needle: string): string[] {
   visit(result.log, "log");
   visit(result.error, "error");
   return hits;
+}
+
+/** The directory `pulumi up` runs the program in: the nearest one above it holding Pulumi.yaml. */
+function projectDir(program: string): string {
+    for (let dir = path.dirname(program); ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (path.dirname(dir) === dir) return path.dirname(program);
+    }
 }
