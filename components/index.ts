@@ -21,6 +21,7 @@ export * from "./distribution/scripts";
 export * from "./distribution/caDistribution";
 export * from "./server/flavor";
 export * from "./server/redisTlsServer";
+export * from "./client/connectionSettings";
 export * from "./client/redisClientCertificate";
 export * from "./renewal/units";
 export * from "./renewal/certRenewer";

@@ -5,6 +5,7 @@ import {
     CaDistribution,
     CertificateAuthority,
     fingerprint,
+    RedisClientCertificate,
     RedisServerCertificate,
     RedisTlsConfig,
     RedisTlsServer,
@@ -289,6 +290,30 @@ describe("component resource graphs (mocks)", () => {
         assert.match(sign.inputs.create, /'\/opt\/step\/step' ca bootstrap --ca-url 'https:\/\/ca\.internal:9443' --fingerprint (ab){32}/);
         const holders = recorded.filter((r) => strings(r.inputs).some(([at, v]) => v.includes("s3cret-pass") && !at.startsWith("stdin"))).map((r) => r.name);
         assert.deepEqual(holders, []);
+    });
+
+    it("connection outputs: the server's is public; an application's carries its identity, secret when it holds a key or password", async () => {
+        const ca = new CertificateAuthority("ca");
+        const server = new RedisTlsServer("redis-c", { connection, dnsNames: ["redis-1.example.internal"], ca: ca.issuer, tlsPort: 6380 });
+        const s = await valueOf(server.connection);
+        assert.deepEqual(s, { url: "rediss://10.0.0.5:6380", host: "10.0.0.5", port: 6380, serverName: "redis-1.example.internal", caPem: await valueOf(ca.rootCertPem) });
+        assert.equal(await pulumi.isSecret(server.connection), false);
+
+        const servers = [{ host: "10.0.0.5", port: 6380, serverName: server.serverName }];
+        const inState = new RedisClientCertificate("orders", { username: "orders", servers, ca: ca.issuer });
+        const c = await valueOf(inState.connection);
+        assert.equal(await pulumi.isSecret(inState.connection), true);
+        assert.deepEqual(Object.keys(c).sort(), ["caPem", "certPem", "host", "keyPem", "password", "port", "serverName", "url", "username"]);
+        assert.equal(c.url, `rediss://orders:${c.password}@10.0.0.5:6380`);
+        assert.equal(c.keyPem, await valueOf(inState.keyPem));
+
+        const onHost = new RedisClientCertificate("billing", { username: "billing", servers, ca: ca.issuer, clientLogin: "certificate", connection: { ...connection, host: "10.0.0.7" } });
+        const h = await valueOf(onHost.connection);
+        assert.equal(await pulumi.isSecret(onHost.connection), false, "no key, no password: nothing secret");
+        assert.deepEqual(
+            { keyPem: h.keyPem, password: h.password, keyPath: h.keyPath, url: h.url },
+            { keyPem: undefined, password: undefined, keyPath: "/etc/redis-tls-client/billing/live/redis.key", url: "rediss://billing@10.0.0.5:6380" },
+        );
     });
 
     it("bad input throws before any resource is registered, naming the field", async () => {

@@ -12,6 +12,7 @@ suite=(
   openssh-server openssh-client                           # the harness's loopback sshd, ssh to test hosts
   debootstrap systemd-container zstd iproute2             # test hosts
   pebble                                                  # ACME test CA the hosts' lego talks to
+  python3-redis default-jre-headless                      # redis-py and Java's keytool: clients of the rendered settings
 )
 if (($# > 0)); then packages=("$@"); else packages=("${suite[@]}"); fi
 

@@ -13,6 +13,7 @@ import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certif
 import { tlsLayout } from "../host/layout";
 import { assertValid, checkAbsolutePath, checkAclUser, checkOneOf, checkPort, checkUnixName, found, Problem } from "../validation/fields";
 import { checkCertificatesInput, checkedCertificates } from "../validation/outputs";
+import { RedisConnection, redissUrl } from "./connectionSettings";
 
 /** A server an application connects to. */
 export interface RedisServerEndpoint {
@@ -159,6 +160,12 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     /** When `pulumi up` next re-issues the certificate (ISO 8601). */
     public readonly renewsAfter: pulumi.Output<string>;
+    /**
+     * Everything the application needs for the first server, in one value (secret when it holds
+     * a password or key): give it to a client, or to renderServiceBindingSecret, renderEscEnvironment
+     * or renderPkcs12.
+     */
+    public readonly connection: pulumi.Output<RedisConnection>;
 
     constructor(name: string, args: RedisClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         const component = `RedisClientCertificate ${name}`;
@@ -234,10 +241,20 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
         this.passwordHash = passwordHash;
         this.servers = servers;
         const first = servers.apply((s) => s[0]);
-        this.url = pulumi
-            .all([first, password])
-            .apply(([s, p]) => `rediss://${encodeURIComponent(args.username)}${p === undefined ? "" : `:${encodeURIComponent(p)}`}@${hostForUrl(s.host)}:${s.port}`);
+        this.url = pulumi.all([first, password]).apply(([s, p]) => redissUrl(s.host, s.port, args.username, p));
         if ((args.clientLogin ?? "password") === "password") this.url = pulumi.secret(this.url);
+        const connection = pulumi
+            .all([this.url, first, this.caPem, password, certPem, keyPem, pulumi.all([this.certPath, this.keyPath, this.caPath])])
+            .apply(([url, s, caPem, p, cert, key, [certPath, keyPath, caPath]]) => {
+                const c: RedisConnection = { url, host: s.host, port: s.port, serverName: s.serverName, caPem, username: args.username, certPem: cert };
+                if (p !== undefined) c.password = p;
+                if (key !== undefined) c.keyPem = key;
+                if (certPath !== undefined) Object.assign(c, { certPath, keyPath, caPath });
+                return c;
+            });
+        // Secret when it carries a password or a key; a host-kept key with certificate login leaves nothing secret in it.
+        const holdsSecret = (args.clientLogin ?? "password") === "password" || target === undefined;
+        this.connection = holdsSecret ? pulumi.secret(connection) : connection;
         this.renewsAfter = pulumi.output(renewalDeadline(now, renewAfterHours).toISOString());
         this.registerOutputs({
             username: this.username,
@@ -252,6 +269,7 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
             servers: this.servers,
             url: this.url,
             renewsAfter: this.renewsAfter,
+            connection: this.connection,
         });
     }
 }
@@ -282,7 +300,3 @@ function passwordHashOf(owner: string, password: pulumi.Output<string>): pulumi.
     );
 }
 
-/** An IPv6 literal goes in brackets in a URL. */
-function hostForUrl(host: string): string {
-    return host.includes(":") ? `[${host}]` : host;
-}

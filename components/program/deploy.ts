@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { RedisConnection } from "../client/connectionSettings";
 import { CertificateAuthority } from "../ca/certificateAuthority";
 import { CaDistribution } from "../distribution/caDistribution";
 import { makeAclPassword, RedisClientCertificate, RedisServerEndpoint } from "../client/redisClientCertificate";
@@ -18,19 +19,7 @@ export interface StackSecrets {
 }
 
 /** What the default program exports per application (a secret: it holds the key and password). */
-export interface AppConnection {
-    url: string;
-    username: string;
-    host: string;
-    port: number;
-    serverName: string;
-    caPem: string;
-    certPem: string;
-    /** The key, when it is kept in state; else keyPath, where it is on the app's host. */
-    keyPem?: string;
-    keyPath?: string;
-    password?: string;
-}
+export type AppConnection = RedisConnection;
 
 /** What the default program exports per Redis host. */
 export interface ServerEndpoint {
@@ -211,15 +200,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             validityHours: config.validityHours,
             keyAlgorithm: config.keyAlgorithm,
         });
-        apps[a.name] = pulumi.secret(
-            pulumi
-                .all([app.url, app.username, app.servers, app.caPem, app.certPem, app.keyPem, app.keyPath, app.password])
-                .apply(([url, username, s, caPem, certPem, keyPem, keyPath, password]) => ({
-                    url, username, host: s[0]?.host, port: s[0]?.port, serverName: s[0]?.serverName, caPem, certPem,
-                    ...(keyPem === undefined ? { keyPath: keyPath! } : { keyPem }),
-                    ...(password === undefined ? {} : { password }),
-                })),
-        );
+        apps[a.name] = pulumi.secret(app.connection);
     });
 
     return { rootCertPem, servers: pulumi.output(servers), apps: pulumi.output(apps) };

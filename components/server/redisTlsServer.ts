@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AcmeCertificate, AcmeCertificateArgs, validateAcmeCertificateArgs } from "../acme/acmeCertificate";
 import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
 import { CaIssuer, checkCaShape, resolveStateCa } from "../certificate/stateCaSigning";
+import { RedisConnection, redissUrl } from "../client/connectionSettings";
 import { AuthClients, CONFIG_DEFAULTS, configDefaults, RedisTlsConfig, RedisTlsConfigArgs, validateRedisTlsConfigArgs } from "../config/redisTlsConfig";
 import { AclUserArgs, ClientLogin } from "../config/acl";
 import { SshConnectionArgs } from "../connection";
@@ -302,6 +303,8 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     public readonly renewsAfter: pulumi.Output<string | undefined>;
     /** The root this server's chain ends in: what its clients verify it against. */
     public readonly serverRootCertPem: pulumi.Output<string>;
+    /** How clients reach it: url, host, port, the name to verify and the root to verify against. */
+    public readonly connection: pulumi.Output<RedisConnection>;
 
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super() and before any child, so bad input registers nothing at all.
@@ -327,7 +330,12 @@ export class RedisTlsServer extends pulumi.ComponentResource {
         this.renewsAfter = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.renewsAfter;
         this.serverRootCertPem =
             certificate instanceof StepCertificate ? certificate.rootCertPem : pulumi.output((acme?.rootCertPem ?? clientRoot)!);
+        const port = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
+        this.connection = pulumi
+            .all([args.connection.host, this.serverName, this.serverRootCertPem])
+            .apply(([host, serverName, caPem]) => ({ url: redissUrl(host, port), host, port, serverName, caPem }));
         this.registerOutputs({
+            connection: this.connection,
             endpoint: this.endpoint,
             serverName: this.serverName,
             certPem: this.certPem,
