@@ -22,6 +22,7 @@ export * from "./distribution/caDistribution";
 export * from "./server/flavor";
 export * from "./server/redisTlsServer";
 export * from "./client/connectionSettings";
+export * from "./check/posture";
 export * from "./client/redisClientCertificate";
 export * from "./renewal/units";
 export * from "./renewal/certRenewer";

@@ -156,6 +156,24 @@ describe("the default program end to end on real hosts", function () {
         assert.doesNotMatch(r.stdout, /PONG/);
     });
 
+    it("redis-tls check passes the deployed host with the application's certificate, and fails it for a name it does not carry", async () => {
+        const app = (first.outputs.apps as Record<string, AppConnection>).app;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-check-"));
+        try {
+            for (const [f, v] of [["ca.crt", first.outputs.rootCertPem as string], ["app.crt", app.certPem!], ["app.key", app.keyPem!]]) fs.writeFileSync(path.join(dir, f), v, { mode: 0o600 });
+            const check = (name: string) =>
+                execFileSync("node", ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "components", "check", "cli.ts"), "check",
+                    "--host", server.address, "--port", "6379", "--server-name", name, "--ca", path.join(dir, "ca.crt"), "--cert", path.join(dir, "app.crt"), "--key", path.join(dir, "app.key")],
+                { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+            const ok = check(SERVER_NAME);
+            assert.deepEqual(ok.split("\n").filter((l) => l.startsWith("FAIL")), [], ok);
+            assert.equal(ok.split("\n").filter((l) => l.startsWith("PASS")).length, 6, ok);
+            assert.throws(() => check("other.test"), (e: { status: number; stdout: string }) => e.status === 1 && /FAIL verified TLS/.test(e.stdout));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("a second run changes nothing on the hosts: no resource performed, same serial, same redis PID", async () => {
         const before = [await serial(), await pid()];
         const again = await up();
