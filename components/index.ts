@@ -1,4 +1,5 @@
 export * from "./keyAlgorithm";
+export * from "./visibleArgs";
 export * from "./pem";
 export * from "./csr";
 export * from "./host/shell";

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, HostCertificateArgs } from "../certificate/hostCertificate";
 import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
@@ -93,7 +94,7 @@ export class AcmeCertificate extends pulumi.ComponentResource {
         // Validated before super(), so bad input registers nothing at all.
         const component = `AcmeCertificate ${name}`;
         assertValid(component, validateAcmeCertificateArgs(args));
-        super("redis-tls:index:AcmeCertificate", name, {}, opts);
+        super("redis-tls:index:AcmeCertificate", name, visibleArgs(args), opts);
 
         const tlsDir = args.tlsDir ?? CERTIFICATE_DEFAULTS.tlsDir;
         const group = args.redisGroup ?? CERTIFICATE_DEFAULTS.redisGroup;

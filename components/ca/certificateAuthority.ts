@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as tls from "@pulumi/tls";
 import type { CaIssuer } from "../certificate/stateCaSigning";
 import { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, KeyAlgorithm, tlsKeyArgs } from "../keyAlgorithm";
@@ -108,7 +109,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     constructor(name: string, args: CertificateAuthorityArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
         assertValid(`CertificateAuthority ${name}`, validateCertificateAuthorityArgs(args));
-        super("redis-tls:index:CertificateAuthority", name, {}, opts);
+        super("redis-tls:index:CertificateAuthority", name, visibleArgs(args), opts);
 
         if (args.existing !== undefined) {
             const e = args.existing;

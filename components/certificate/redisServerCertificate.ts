@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import { SshConnectionArgs } from "../connection";
 import { KeyAlgorithm, keyUsages } from "../keyAlgorithm";
 import { assertValid, checkKeyFilePass, found, Problem } from "../validation/fields";
@@ -96,7 +97,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         // Validated before super(), so bad input registers nothing at all.
         const component = `RedisServerCertificate ${name}`;
         assertValid(component, validateServerCertificateArgs(args));
-        super("redis-tls:index:RedisServerCertificate", name, {}, opts);
+        super("redis-tls:index:RedisServerCertificate", name, visibleArgs(args), opts);
 
         const dnsNames = args.dnsNames ?? [];
         const ipAddresses = args.ipAddresses ?? [];

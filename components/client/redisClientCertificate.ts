@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 import { ACL_DEFAULTS, CLIENT_LOGINS, ClientLogin } from "../config/acl";
@@ -170,7 +171,7 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
     constructor(name: string, args: RedisClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         const component = `RedisClientCertificate ${name}`;
         assertValid(component, validateClientCertificateArgs(args));
-        super("redis-tls:index:RedisClientCertificate", name, {}, opts);
+        super("redis-tls:index:RedisClientCertificate", name, visibleArgs(args), opts);
 
         const keyAlgorithm = (args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
         const validityHours = args.validityHours ?? CERTIFICATE_DEFAULTS.validityHours;

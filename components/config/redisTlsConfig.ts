@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
 import { DEFAULT_TLS_DIR } from "../host/layout";
@@ -244,7 +245,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
         // Validated before super(), so bad input registers nothing at all.
         const component = `RedisTlsConfig ${name}`;
         assertValid(component, validateRedisTlsConfigArgs(args));
-        super("redis-tls:index:RedisTlsConfig", name, {}, opts);
+        super("redis-tls:index:RedisTlsConfig", name, visibleArgs(args), opts);
 
         const CONFIG_DEFAULTS = configDefaults(args.flavor);
         const flavor = flavorOf(args.flavor);

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
 import { ownerId } from "../owner";
@@ -71,7 +72,7 @@ export class CaDistribution extends pulumi.ComponentResource {
         // Validated before super(), so bad input registers nothing at all.
         const component = `CaDistribution ${name}`;
         assertValid(component, validateCaDistributionArgs(args));
-        super("redis-tls:index:CaDistribution", name, {}, opts);
+        super("redis-tls:index:CaDistribution", name, visibleArgs(args), opts);
 
         const root = checkedCertificates(component, "rootCertPem", args.rootCertPem, ROOT_RULE);
         const anchors: Record<string, pulumi.Output<string>> = {};

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { CONFIG_DEFAULTS } from "../config/redisTlsConfig";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
@@ -110,7 +111,7 @@ export class CertRenewer extends pulumi.ComponentResource {
     constructor(name: string, args: CertRenewerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
         assertValid(`CertRenewer ${name}`, validateCertRenewerArgs(args));
-        super("redis-tls:index:CertRenewer", name, {}, opts);
+        super("redis-tls:index:CertRenewer", name, visibleArgs(args), opts);
 
         const flavor = flavorOf(args.flavor);
         const service = args.serviceName ?? flavor.serviceName;

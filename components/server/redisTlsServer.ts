@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import { AcmeCertificate, AcmeCertificateArgs, validateAcmeCertificateArgs } from "../acme/acmeCertificate";
 import { RedisServerCertificate, RedisServerCertificateArgs, validateServerCertificateArgs } from "../certificate/redisServerCertificate";
 import { CaIssuer, checkCaShape, resolveStateCa } from "../certificate/stateCaSigning";
@@ -310,7 +311,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
         // Validated before super() and before any child, so bad input registers nothing at all.
         assertRedisTlsServerArgs(name, args);
         const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot } = childArgs(args);
-        super("redis-tls:index:RedisTlsServer", name, {}, opts);
+        super("redis-tls:index:RedisTlsServer", name, visibleArgs(args), opts);
 
         const certificate =
             acmeArgs !== undefined

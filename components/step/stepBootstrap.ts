@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { DEFAULT_TLS_DIR } from "../host/layout";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
@@ -64,7 +65,7 @@ export class StepBootstrap extends pulumi.ComponentResource {
     constructor(name: string, args: StepBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
         const component = `StepBootstrap ${name}`;
         assertValid(component, validateStepBootstrapArgs(args));
-        super("redis-tls:index:StepBootstrap", name, {}, opts);
+        super("redis-tls:index:StepBootstrap", name, visibleArgs(args), opts);
 
         const stepPath = args.stepPath ?? STEP_BOOTSTRAP_DEFAULTS.stepPath;
         const caUrl = checked(component, args.caUrl, (u) => [checkCaUrl("caUrl", u)]);

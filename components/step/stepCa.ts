@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { asRoot, checkConnection, SshConnectionArgs, toCommandConnection } from "../connection";
 import { certificatesOrThrow, fingerprint } from "../pem";
@@ -131,7 +132,7 @@ export class StepCa extends pulumi.ComponentResource {
 
     constructor(name: string, args: StepCaArgs, opts?: pulumi.ComponentResourceOptions) {
         assertValid(`StepCa ${name}`, validateStepCaArgs(args));
-        super("redis-tls:index:StepCa", name, {}, opts);
+        super("redis-tls:index:StepCa", name, visibleArgs(args), opts);
 
         const port = args.port ?? STEP_CA_DEFAULTS.port;
         const stepPath = args.stepPath ?? STEP_CA_DEFAULTS.stepPath;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { visibleArgs } from "../visibleArgs";
 import * as command from "@pulumi/command";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certificate/renewal";
 import { CERTIFICATE_DEFAULTS, checkHostCertificateArgs, checkLifetime, checkSubjectNames, HostCertificateArgs } from "../certificate/hostCertificate";
@@ -90,7 +91,7 @@ export class StepCertificate extends pulumi.ComponentResource {
     constructor(name: string, args: StepCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         const component = `StepCertificate ${name}`;
         assertValid(component, validateStepCertificateArgs(args));
-        super("redis-tls:index:StepCertificate", name, {}, opts);
+        super("redis-tls:index:StepCertificate", name, visibleArgs(args), opts);
 
         const dnsNames = args.dnsNames ?? [];
         const ipAddresses = args.ipAddresses ?? [];
