@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
+import { check } from "./support/run";
 import { inferSchema, ROOT } from "./support/schema";
 
 // The schema `pulumi package add` infers for Python, Go, C#, Java and YAML, kept as schema.json.
@@ -40,6 +41,16 @@ describe("the multi-language schema (Pulumi's component analyzer, offline)", fun
         const exported = getPulumiComponents(require(path.join(ROOT, "index.ts"))).map((c) => `redis-tls:index:${c.name}`).sort();
         assert.equal(exported.length, 11);
         assert.deepEqual(Object.keys(schema.resources).sort(), exported);
+    });
+
+    it("the plugin host's require of the package directory loads the library, never the stack program", async () => {
+        // What @pulumi/pulumi's run-plugin does with the plugin's directory (package.json's main, or
+        // index.ts when nothing is built yet), then getPulumiComponents on the module.
+        const script = `const { getPulumiComponents } = require("@pulumi/pulumi/provider/experimental");
+            const m = require(${JSON.stringify(ROOT)});
+            console.log(JSON.stringify({ components: getPulumiComponents(m).length, stack: "rootCertPem" in m || "apps" in m }));`;
+        const out = JSON.parse(await check("node", ["-r", "ts-node/register/transpile-only", "-e", script]));
+        assert.deepEqual(out, { components: 11, stack: false });
     });
 
     it("documents every argument, output and type field", () => {
