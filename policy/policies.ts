@@ -5,15 +5,21 @@ import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy 
 
 /** An image whose repository's last component is a Redis or Valkey server (any registry, tag or digest). */
 const isRedisImage = (image: unknown) =>
-    typeof image === "string" && /^(redis|valkey|redis-stack-server)$/i.test(image.split("/").pop()!.replace(/[@:].*$/, ""));
+    typeof image === "string" && /^(redis|valkey|redis-stack|redis-stack-server)$/i.test(image.split("/").pop()!.replace(/[@:].*$/, ""));
 
-/** The value after `--flag` (or `--flag=value`) in an argument list. */
+/** An argument list as the server sees it: `sh -c "redis-server --port 0 ..."` split into its words too. */
+function words(argv: string[]): string[] {
+    return argv.flatMap((a) => (/\s/.test(a) ? a.split(/\s+/).filter((w) => w !== "") : [a]));
+}
+
+/** The value of the last `--flag v` (or `--flag=v`): Redis applies options in order, so the last one wins. */
 function flagValue(args: string[], flag: string): string | undefined {
+    let value: string | undefined;
     for (let i = 0; i < args.length; i++) {
-        if (args[i] === flag) return args[i + 1] ?? "";
-        if (args[i].startsWith(`${flag}=`)) return args[i].slice(flag.length + 1);
+        if (args[i] === flag) value = args[i + 1] ?? "";
+        else if (args[i].startsWith(`${flag}=`)) value = args[i].slice(flag.length + 1);
     }
-    return undefined;
+    return value;
 }
 
 /** A docker container running redis or valkey serves TLS only: `--tls-port` given and `--port 0`. */
@@ -22,26 +28,39 @@ export const dockerRedisTlsOnly: ResourceValidationPolicy = {
     description: "A Docker container running Redis or Valkey must serve TLS only: --tls-port set and --port 0.",
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        if (args.type !== "docker:index/container:Container" || !isRedisImage(args.props.image)) return;
-        const argv: string[] = [...(args.props.entrypoints ?? []), ...(args.props.command ?? [])].map(String);
+        if (args.type !== "docker:index/container:Container") return;
+        const argv = words([...(args.props.entrypoints ?? []), ...(args.props.command ?? [])].map(String));
+        // By image name, or (an image given by ID or digest) by the server it runs.
+        const server = isRedisImage(args.props.image) || argv.some((w) => /(^|\/)(redis|valkey)-server$/.test(w));
+        if (!server) return;
+        const what = typeof args.props.image === "string" ? args.props.image : "the container";
         const tlsPort = flagValue(argv, "--tls-port");
         const port = flagValue(argv, "--port");
-        if (tlsPort === undefined || tlsPort === "0") report(`${args.name}: ${args.props.image} runs without --tls-port; serve TLS (e.g. --tls-port 6379 --port 0 --tls-cert-file ...)`);
-        if (port !== "0") report(`${args.name}: ${args.props.image} serves plaintext (${port === undefined ? "--port defaults to 6379" : `--port ${port}`}); add --port 0`);
+        if (tlsPort === undefined || tlsPort === "0") report(`${args.name}: ${what} runs without --tls-port; serve TLS (e.g. --tls-port 6379 --port 0 --tls-cert-file ...)`);
+        if (port !== "0") report(`${args.name}: ${what} serves plaintext (${port === undefined ? "--port defaults to 6379" : `--port ${port}`}); add --port 0`);
     },
 };
 
-/** An ElastiCache replication group encrypts in transit, and requires it (not "preferred"). */
+/** ElastiCache encrypts in transit, and requires it (not "preferred"): replication groups, and clusters of Redis or Valkey. */
 export const elastiCacheTransitEncryption: ResourceValidationPolicy = {
     name: "redis-elasticache-transit-encryption",
-    description: "ElastiCache replication groups must have transit encryption on and required, not preferred.",
+    description: "ElastiCache replication groups and Redis or Valkey clusters must have transit encryption on and required, not preferred.",
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        if (args.type !== "aws:elasticache/replicationGroup:ReplicationGroup") return;
+        const group = args.type === "aws:elasticache/replicationGroup:ReplicationGroup";
+        const cluster = args.type === "aws:elasticache/cluster:Cluster" && /^(redis|valkey)$/i.test(String(args.props.engine ?? "")) && args.props.replicationGroupId === undefined;
+        if (!group && !cluster) return;
         if (args.props.transitEncryptionEnabled !== true) report(`${args.name}: transitEncryptionEnabled is not true; clients would reach Redis in plaintext`);
         else if (args.props.transitEncryptionMode === "preferred") report(`${args.name}: transitEncryptionMode is "preferred", which still accepts plaintext clients; set "required"`);
     },
 };
+
+/**
+ * A Redis config directive `port <n>`, n not 0, where a config line starts (also after a quote or a
+ * written `\n`, as echo and printf put it), in any letter case (Redis reads keywords so); or
+ * `redis-server`/`valkey-server` started with `--port <n>`.
+ */
+const PLAINTEXT_PORT = [/(?:^[ \t]*|['"]|\\n)port[ \t]+0*([1-9][0-9]*)\b/im, /\b(?:redis|valkey)-server\b[^\n]*?--port[ =]+0*([1-9][0-9]*)\b/i];
 
 /** A remote command that writes `port <non-zero>` into a Redis or Valkey configuration. */
 export const remoteCommandPlaintextPort: ResourceValidationPolicy = {
@@ -50,11 +69,19 @@ export const remoteCommandPlaintextPort: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
         if (args.type !== "command:remote:Command") return;
-        for (const phase of ["create", "update"] as const) {
-            const text = args.props[phase];
-            if (typeof text !== "string" || !/redis|valkey/i.test(text)) continue;
-            const m = /(?:^|[\s'";|&>]|\\n)port[ \t]+([1-9][0-9]*)\b/m.exec(text.replace(/--port[ =]/g, "port "));
-            if (m) report(`${args.name}: its ${phase} command configures Redis with port ${m[1]}, a plaintext listener; use tls-port and port 0`);
+        for (const field of ["create", "update", "stdin"] as const) {
+            const text = args.props[field];
+            if (typeof text !== "string") continue;
+            // stdin is the config itself when the script writes it from there (as this library's do).
+            if (field !== "stdin" && !/redis|valkey/i.test(text)) continue;
+            if (field === "stdin" && !/redis|valkey/i.test(String(args.props.create ?? ""))) continue;
+            for (const pattern of PLAINTEXT_PORT) {
+                const m = pattern.exec(text);
+                if (m) {
+                    report(`${args.name}: its ${field} configures Redis with port ${m[1]}, a plaintext listener; use tls-port and port 0`);
+                    break;
+                }
+            }
         }
     },
 };

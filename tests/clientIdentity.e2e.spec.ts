@@ -6,6 +6,7 @@ import * as tls from "node:tls";
 import Redis from "ioredis";
 import { createClient } from "redis";
 import type { AppConnection } from "../components";
+import { run } from "./support/run";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { DEFAULT_PACKAGES, HostSpec, startHosts, TestHost, TestHosts } from "./hosts";
 
@@ -114,6 +115,22 @@ for (const image of IDENTITY_IMAGES) {
                 s.on("error", (e: NodeJS.ErrnoException) => resolve(String(e.code)));
             });
             assert.equal(refused, "ERR_TLS_CERT_ALTNAME_INVALID");
+        });
+
+        it("redis-tls check passes the server with the application's certificate (a session before AUTH only by certificate login)", async () => {
+            const orders = conn(first, "orders");
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-check-"));
+            try {
+                for (const [f, v] of [["ca.crt", orders.caPem], ["app.crt", orders.certPem!], ["app.key", orders.keyPem!]]) fs.writeFileSync(path.join(dir, f), v, { mode: 0o600 });
+                const r = await run("node", ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "components", "check", "cli.ts"), "check",
+                    "--host", orders.host, "--port", String(orders.port), "--server-name", orders.serverName, "--ca", path.join(dir, "ca.crt"),
+                    "--cert", path.join(dir, "app.crt"), "--key", path.join(dir, "app.key")], { timeoutMs: 60_000 });
+                assert.equal(r.code, 0, r.stdout + r.stderr);
+                assert.equal(r.stdout.split("\n").filter((l) => l.startsWith("PASS")).length, 7, r.stdout);
+                assert.match(r.stdout, image.login === "certificate" ? /PASS no session without a login: before AUTH PING got "\+PONG" as "orders" \(certificate login\)/ : /PASS no session without a login: before AUTH the server answered "-NOAUTH/);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         });
 
         it("redis-py on the client host, with the key made there, verifies the server's name and gets only its own keys", async () => {

@@ -316,6 +316,39 @@ describe("component resource graphs (mocks)", () => {
         );
     });
 
+    it("ca: a certificate value that also holds a key fails its step and is never unsecreted; only parsed certificates reach the signer", async () => {
+        const org = pems();
+        const ca = new CertificateAuthority("org", { existing: { rootCertPem: org.root, issuerCertPem: pulumi.secret(org.root + org.key), issuerPrivateKeyPem: pulumi.secret(org.key) } });
+        const errors: string[] = [];
+        const onError = (e: Error) => errors.push(e.message);
+        process.on("unhandledRejection", onError);
+        try {
+            new RedisClientCertificate("app", { username: "app", servers: [{ host: "10.0.0.5", serverName: "redis-1.internal" }], ca: ca.issuer });
+            await settle(recorded);
+        } finally {
+            process.off("unhandledRejection", onError);
+        }
+        const keyBody = org.key.split("\n")[1];
+        // Anywhere in a resource's inputs, outside a secret.
+        const inClear = (v: unknown): boolean =>
+            isSecretInput(v) ? false : typeof v === "string" ? v.includes(keyBody) : v !== null && typeof v === "object" ? Object.values(v).some(inClear) : false;
+        const holders = recorded.filter((r) => inClear(r.inputs));
+        assert.deepEqual(holders.map((r) => r.name), []);
+        assert.deepEqual(recorded.filter((r) => r.name === "app-signed"), [], "nothing signed");
+        assert.ok(errors.some((m) => /\[ca\.issuerCertPem\] contains/.test(m)), JSON.stringify(errors));
+    });
+
+    it("a component registers its args less every secret, also inside an Output holding a whole object", async () => {
+        const org = pems();
+        new CertificateAuthority("org", { existing: pulumi.output({ rootCertPem: org.root, issuerPrivateKeyPem: org.key }) as any });
+        const stepCa = new StepCa("step-v", { connection: { ...connection, privateKey: "plain-ssh-key" }, ipAddresses: ["10.0.0.9"] });
+        await settle(recorded);
+        const component = recorded.find((r) => r.type === "redis-tls:index:CertificateAuthority")!;
+        assert.deepEqual(Object.keys(plain(component.inputs.existing)), ["rootCertPem"]);
+        assert.equal(await pulumi.isSecret(pulumi.output(stepCa.issuer.signer!.connection.privateKey)), true, "StepCa.issuer keeps the SSH key secret");
+        assert.equal(plain(recorded.find((r) => r.name === "step-v" && r.type === "redis-tls:index:StepCa")!.inputs.connection).privateKey, undefined);
+    });
+
     it("bad input throws before any resource is registered, naming the field", async () => {
         assert.throws(
             () => new RedisTlsServer("bad", { ...serverArgs(new CertificateAuthority("ca")), dnsNames: ["redis_1"] }),

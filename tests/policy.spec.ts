@@ -35,6 +35,11 @@ describe("the policy pack, offline", () => {
         assert.deepEqual(c("redis:7.4", ["redis-server", "--tls-port", "6379", "--port", "0", "--tls-cert-file", "/tls/redis.crt"]), []);
         assert.deepEqual(c("registry.internal/valkey@sha256:abc", ["--tls-port=6379", "--port=0"]), []);
         assert.deepEqual(c("nginx:1.27"), [], "not Redis");
+        // Redis applies options in order: the last --port wins.
+        assert.match(c("redis:7", ["redis-server", "--tls-port", "6380", "--port", "0", "--port", "6379"])[0], /--port 6379/);
+        assert.deepEqual(c("redis:7", ["sh", "-c", "exec redis-server --tls-port 6379 --port 0 --tls-cert-file /tls/c"]), [], "a shell's command line read word by word");
+        assert.equal(c("sha256:0123abcd", ["valkey-server", "--port", "6379"]).length, 2, "an image by ID, recognised by the server it runs");
+        assert.equal(c("redis/redis-stack:7.4.0-v1").length, 2);
         assert.deepEqual(c("redis-commander:latest"), [], "a Redis tool, not a server");
     });
 
@@ -44,6 +49,11 @@ describe("the policy pack, offline", () => {
         assert.match(g({ transitEncryptionEnabled: true, transitEncryptionMode: "preferred" })[0], /"preferred", which still accepts plaintext/);
         assert.deepEqual(g({ transitEncryptionEnabled: true, transitEncryptionMode: "required" }), []);
         assert.deepEqual(g({ transitEncryptionEnabled: true }), [], "required is the default mode once enabled");
+        const cluster = (props: Record<string, unknown>) => violations(elastiCacheTransitEncryption, "aws:elasticache/cluster:Cluster", props);
+        assert.match(cluster({ engine: "redis" })[0], /transitEncryptionEnabled is not true/);
+        assert.deepEqual(cluster({ engine: "valkey", transitEncryptionEnabled: true }), []);
+        assert.deepEqual(cluster({ engine: "memcached" }), [], "not Redis");
+        assert.deepEqual(cluster({ engine: "redis", replicationGroupId: "g" }), [], "a member: its replication group is checked");
     });
 
     it("remote commands: writing port <non-zero> into a Redis config is flagged; this library's own steps are not", async () => {
@@ -53,6 +63,10 @@ describe("the policy pack, offline", () => {
         assert.match(r(`redis-server --port 7000 --daemonize yes`)[0], /port 7000/);
         assert.deepEqual(r(`echo "port 0" >> /etc/redis/redis.conf; echo "tls-port 6379" >> /etc/redis/redis.conf`), []);
         assert.deepEqual(r(`sed -i 's/^Port 22/Port 2222/' /etc/ssh/sshd_config`), [], "not Redis");
+        assert.match(r(`cat > /etc/redis/redis.conf <<EOF\nPort 6379\nEOF`)[0], /port 6379/, "Redis reads directives in any case");
+        assert.deepEqual(r(`apt-get install -y redis-server && ufw allow from 10.0.0.0/8 to any port 6379`), [], "a firewall rule is not a listener");
+        const stdin = violations(remoteCommandPlaintextPort, "command:remote:Command", { create: "cat > /etc/redis/redis.conf", stdin: "bind 0.0.0.0\nport 6379\n" });
+        assert.match(stdin[0], /its stdin configures Redis with port 6379/);
         const dropIn = renderRedisTlsConf({ tlsPort: 6379, plaintextPort: 0, bind: [], tlsDir: "/etc/redis-tls", authClients: "yes", replication: true, cluster: false, protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock" });
         assert.deepEqual(r(dropIn), []);
         const recorded = recordResources();

@@ -16,12 +16,15 @@ describe("redis-tls check against real redis-server", function () {
     this.timeout(120_000);
     let local: LocalRedis;
     let files: { ca: string; cert: string; key: string };
+    let closedPort: number;
+    // --plain-port: a port nothing listens on, so that a Redis someone runs on 6379 here cannot fail these.
     const args = (port: number, extra: string[] = [], serverName = local.name) =>
-        ["--host", "127.0.0.1", "--port", String(port), "--server-name", serverName, "--ca", files.ca, ...extra];
+        ["--host", "127.0.0.1", "--port", String(port), "--server-name", serverName, "--ca", files.ca, "--plain-port", String(closedPort), ...extra];
     const withCert = () => ["--cert", files.cert, "--key", files.key];
 
     before(async () => {
         local = await LocalRedis.start();
+        closedPort = await freePort();
         files = { ca: path.join(local.dir, "check-ca.crt"), cert: path.join(local.dir, "check.crt"), key: path.join(local.dir, "check.key") };
         fs.writeFileSync(files.ca, local.ca.rootCert);
         fs.writeFileSync(files.cert, local.client.cert);
@@ -33,7 +36,7 @@ describe("redis-tls check against real redis-server", function () {
         const r = await checkCmd(args(local.port, withCert()));
         assert.equal(r.code, 0, r.stdout + r.stderr);
         assert.deepEqual(r.stdout.split("\n").filter(Boolean).map((l) => l.replace(/:.*$/, "")), [
-            "PASS verified TLS", "PASS certificate lifetime", "PASS TLSv1 refused", "PASS TLSv1.1 refused", "PASS plaintext refused", "PASS client certificate required",
+            "PASS verified TLS", "PASS no session without a login", "PASS certificate lifetime", "PASS TLSv1 refused", "PASS TLSv1.1 refused", "PASS plaintext refused", "PASS client certificate required",
         ]);
         assert.match(r.stdout, /PASS verified TLS: TLSv1\.3, redis-1\.test \(serial [0-9A-F]+\) verified as redis-1\.test; PING answered "-NOAUTH/);
     });
@@ -77,10 +80,30 @@ describe("redis-tls check against real redis-server", function () {
         try {
             const r = await checkCmd(args(port));
             assert.equal(r.code, 1);
-            assert.deepEqual(failed(r.stdout), ["verified TLS", "TLSv1 refused", "TLSv1.1 refused", "plaintext refused"].filter((c) => c !== "TLSv1 refused" && c !== "TLSv1.1 refused"), r.stdout);
-            assert.match(r.stdout, /FAIL plaintext refused: PING in plaintext answered "\+PONG"/);
+            assert.deepEqual(failed(r.stdout), ["verified TLS", "TLSv1 refused", "TLSv1.1 refused", "plaintext refused"], r.stdout);
+            assert.match(r.stdout, /FAIL plaintext refused: PING in plaintext on port \d+ answered "\+PONG"/);
         } finally {
             await plain.stop();
+        }
+    });
+
+    it("fails a server with TLS on its port but plaintext on another, no client certificates and the default user on", async () => {
+        const [tlsPort, plainPort] = [await freePort(), await freePort()];
+        const dir = fs.mkdtempSync(path.join(local.dir, "open-"));
+        const sock = path.join(dir, "s.sock");
+        fs.writeFileSync(path.join(dir, "redis.conf"), [
+            "daemonize no", `dir ${dir}`, 'save ""', "appendonly no", "bind 127.0.0.1", `unixsocket ${sock}`, `port ${plainPort}`, `tls-port ${tlsPort}`,
+            `tls-cert-file ${local.files.certPath}`, `tls-key-file ${local.files.keyPath}`, `tls-ca-cert-file ${local.files.caPath}`, "tls-auth-clients no", "",
+        ].join("\n"));
+        const open = await RedisProcess.startConf(path.join(dir, "redis.conf"), sock);
+        try {
+            const r = await checkCmd(["--host", "127.0.0.1", "--port", String(tlsPort), "--server-name", local.name, "--ca", files.ca, "--plain-port", String(plainPort)]);
+            assert.equal(r.code, 1, r.stdout);
+            assert.deepEqual(failed(r.stdout), ["no session without a login", "plaintext refused"], r.stdout);
+            assert.match(r.stdout, /FAIL no session without a login: before AUTH PING got "\+PONG" as "default"/);
+            assert.match(r.stdout, new RegExp(`FAIL plaintext refused: PING in plaintext on port ${plainPort} answered "\\+PONG"`));
+        } finally {
+            await open.stop();
         }
     });
 

@@ -167,7 +167,7 @@ describe("the default program end to end on real hosts", function () {
                 { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
             const ok = check(SERVER_NAME);
             assert.deepEqual(ok.split("\n").filter((l) => l.startsWith("FAIL")), [], ok);
-            assert.equal(ok.split("\n").filter((l) => l.startsWith("PASS")).length, 6, ok);
+            assert.equal(ok.split("\n").filter((l) => l.startsWith("PASS")).length, 7, ok);
             assert.throws(() => check("other.test"), (e: { status: number; stdout: string }) => e.status === 1 && /FAIL verified TLS/.test(e.stdout));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

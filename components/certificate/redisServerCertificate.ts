@@ -112,7 +112,7 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
             args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]);
         const target = { connection: args.connection, ...dir, dnsNames, ipAddresses };
         const certRequestPem = hostCsrStep(this, name, target, { keyAlgorithm, slot: renewalSlot(now, renewAfterHours), keyFilePass });
-        const { certPem, chainPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(args), {
+        const { certPem, chainPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(component, args), {
             validityHours,
             allowedUses: [...keyUsages(keyAlgorithm), "server_auth", "client_auth"],
         });

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { certificatesOrThrow, encodeCertificates } from "../pem";
+import { CertificateRule, certificatesOrThrow, encodeCertificates } from "../pem";
 import { checkCertificatesInput, CheckedCertificates, checkedCertificates } from "../validation/outputs";
 import { Problem } from "../validation/fields";
 
@@ -58,20 +58,28 @@ export function checkCaShape(args: StateCaArgs, alternative?: string): Problem[]
     return [];
 }
 
-/** The four PEMs, from `ca` when it is given (the root, issuer and chain are public; the key stays secret). */
-export function resolveStateCa(args: StateCaArgs): ResolvedStateCa {
+/**
+ * The four PEMs, from `ca` when it is given. `ca` is one secret value (it holds the key); the root,
+ * issuer and chain are public, so each is unsecreted, but only as the certificates parsed out of it
+ * and re-encoded: a value that holds anything else (a key pasted with its certificate) fails its
+ * step, still secret.
+ */
+export function resolveStateCa(component: string, args: StateCaArgs): ResolvedStateCa {
     if (args.ca === undefined) return args as ResolvedStateCa;
     const ca = pulumi.output(args.ca);
+    const certificates = (field: "rootCertPem" | "issuerCertPem" | "chainPem", rule: CertificateRule) =>
+        pulumi.unsecret(checkedCertificates(component, `ca.${field}`, ca[field], rule).apply((c) => c.pem));
     return {
-        rootCertPem: pulumi.unsecret(ca.rootCertPem),
-        caCertPem: pulumi.unsecret(ca.issuerCertPem),
-        chainPem: pulumi.unsecret(ca.chainPem),
+        rootCertPem: certificates("rootCertPem", ROOT_RULE),
+        caCertPem: certificates("issuerCertPem", ISSUER_RULE),
+        chainPem: certificates("chainPem", CHAIN_RULE),
         caPrivateKeyPem: pulumi.secret(ca.issuerPrivateKeyPem),
     };
 }
 
 export const ROOT_RULE = { count: "one", ca: true, root: true } as const;
 export const CHAIN_RULE = { count: "any", ca: true } as const;
+export const ISSUER_RULE = { count: "one", ca: true } as const;
 
 /** The plain CA fields, checked at preview. */
 export function checkStateCaArgs(args: StateCaArgs): Problem[] {
@@ -98,7 +106,8 @@ export function signWithStateCa(
         `${name}-signed`,
         {
             certRequestPem,
-            caCertPem: ca.caCertPem,
+            // Only the certificate, parsed and re-encoded, goes to the signer (secret if it came so).
+            caCertPem: checkedCertificates(component, "caCertPem", ca.caCertPem, ISSUER_RULE).apply((c) => c.pem),
             caPrivateKeyPem: pulumi.secret(ca.caPrivateKeyPem),
             validityPeriodHours: a.validityHours,
             earlyRenewalHours: a.earlyRenewalHours,

@@ -3,10 +3,12 @@
 import * as fs from "node:fs";
 import { checkPosture, PostureCheckArgs } from "./posture";
 
-const USAGE = `usage: redis-tls check --host H --port P --server-name N --ca ca.crt [--cert client.crt --key client.key] [--min-days D]
+const USAGE = `usage: redis-tls check --host H --port P --server-name N --ca ca.crt [--cert client.crt --key client.key] [--min-days D] [--plain-port Q]
   Exits 0 only when every check passes: the certificate verifies against the CA for the server name,
-  TLS 1.0 and 1.1 are refused, plaintext gets no answer on the port, a client without a certificate
-  gets none (with --cert), and the served certificate has at least D days left (default 7).`;
+  no session exists before a login (only a certificate login may make one), the server refuses
+  TLS 1.0 and 1.1, plaintext gets no answer on the port nor on Q (default 6379, when it is not P), a
+  client without a certificate gets none (with --cert), and the served certificate has at least D
+  days left (default 7).`;
 
 class UsageError extends Error {}
 
@@ -16,7 +18,7 @@ export function parseCheckArgs(argv: string[]): PostureCheckArgs {
     const flags = new Map<string, string>();
     for (let i = 1; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
-        if (!/^--(host|port|server-name|ca|cert|key|min-days)$/.test(flag)) throw new UsageError(`unknown option ${JSON.stringify(flag)}`);
+        if (!/^--(host|port|server-name|ca|cert|key|min-days|plain-port)$/.test(flag)) throw new UsageError(`unknown option ${JSON.stringify(flag)}`);
         if (value === undefined) throw new UsageError(`${flag} needs a value`);
         flags.set(flag.slice(2), value);
     }
@@ -26,6 +28,8 @@ export function parseCheckArgs(argv: string[]): PostureCheckArgs {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${JSON.stringify(flags.get("port"))} is not a TCP port`);
     const minDays = flags.has("min-days") ? Number(flags.get("min-days")) : undefined;
     if (minDays !== undefined && !(Number.isInteger(minDays) && minDays >= 0)) throw new UsageError(`--min-days ${JSON.stringify(flags.get("min-days"))} is not a whole number of days`);
+    const plainPort = flags.has("plain-port") ? Number(flags.get("plain-port")) : undefined;
+    if (plainPort !== undefined && !(Number.isInteger(plainPort) && plainPort >= 1 && plainPort <= 65535)) throw new UsageError(`--plain-port ${JSON.stringify(flags.get("plain-port"))} is not a TCP port`);
     const read = (f: string) => {
         try {
             return fs.readFileSync(flags.get(f)!, "utf8");
@@ -41,6 +45,7 @@ export function parseCheckArgs(argv: string[]): PostureCheckArgs {
         certPem: flags.has("cert") ? read("cert") : undefined,
         keyPem: flags.has("key") ? read("key") : undefined,
         minDaysLeft: minDays,
+        plainPorts: plainPort === undefined ? undefined : [plainPort],
     };
 }
 

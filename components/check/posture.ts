@@ -14,6 +14,11 @@ export interface PostureCheckArgs {
     keyPem?: string;
     /** Fail when the served certificate expires in fewer days than this. @default 7 */
     minDaysLeft?: number;
+    /**
+     * Other ports of the host that must not answer Redis in plaintext.
+     * @default [6379], unless that is the TLS port
+     */
+    plainPorts?: number[];
     /** How long to wait for each answer. @default 3000 */
     timeoutMs?: number;
 }
@@ -26,8 +31,11 @@ export interface PostureFinding {
 
 const RESP_REPLY = /^[+\-:$*_#,(=%~>!|]/;
 
-/** Writes PING and reads the first bytes of an answer; "" when the peer closes or says nothing in time. */
-function pingOver(socket: net.Socket, timeoutMs: number): Promise<string> {
+/**
+ * Writes `payload` and reads the answer until it is `complete` (given the CRLF-ended lines so far),
+ * the peer closed, or the time is up; "" when nothing came.
+ */
+function exchange(socket: net.Socket, payload: string, complete: (lines: string[]) => boolean, timeoutMs: number): Promise<string> {
     return new Promise((resolve) => {
         let got = "";
         const done = () => {
@@ -38,13 +46,29 @@ function pingOver(socket: net.Socket, timeoutMs: number): Promise<string> {
         const timer = setTimeout(done, timeoutMs);
         socket.on("data", (d: Buffer) => {
             got += d.toString("latin1");
-            if (got.includes("\r\n")) done();
+            if (complete(got.split("\r\n").slice(0, -1))) done();
         });
         socket.on("error", done);
         socket.on("close", done);
-        socket.write("PING\r\n");
+        socket.write(payload);
     });
 }
+
+const pingOver = (socket: net.Socket, timeoutMs: number) => exchange(socket, "PING\r\n", (l) => l.length >= 1, timeoutMs);
+/** PING's reply, then ACL WHOAMI's: one line for an error, two for a bulk string. */
+const pingAndWhoami = (l: string[]) => l.length >= 3 || (l.length === 2 && !l[1].startsWith("$"));
+
+/** A plaintext PING to `port`: the answer, or why there was none. */
+function plainPing(host: string, port: number, timeoutMs: number): Promise<{ answer: string; error?: string }> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host, port });
+        s.once("connect", () => pingOver(s, timeoutMs).then((answer) => resolve({ answer })));
+        s.once("error", (e: Error) => resolve({ answer: "", error: reason(e) }));
+    });
+}
+
+/** A failed old-TLS handshake is a refusal only when the server said so (an alert) or hung up. */
+const REFUSED_BY_SERVER = /alert|ECONNRESET|socket hang up|disconnected before secure TLS connection/i;
 
 /** An error as one short line: OpenSSL's reason rather than its whole record. */
 function reason(e: Error): string {
@@ -73,9 +97,10 @@ function handshake(opts: tls.ConnectionOptions, timeoutMs: number): Promise<TlsO
 
 /**
  * Checks what `redis-cli` does not: that the server's certificate verifies against the CA for
- * `serverName`, that TLS below 1.2 is refused, that plaintext gets no answer on the port, that a
- * client without a certificate gets none either (when a client certificate is given), and how long
- * the served certificate has left. Every finding is returned; the posture holds when all are ok.
+ * `serverName`, that no session exists before a login (only certificate login may make one), that
+ * the server itself refuses TLS below 1.2, that plaintext gets no answer on the port (nor on
+ * `plainPorts`), that a client without a certificate gets none either (when a client certificate is
+ * given), and how long the served certificate has left. Every finding is returned; the posture holds when all are ok.
  */
 export async function checkPosture(a: PostureCheckArgs): Promise<PostureFinding[]> {
     const timeoutMs = a.timeoutMs ?? 3000;
@@ -90,11 +115,23 @@ export async function checkPosture(a: PostureCheckArgs): Promise<PostureFinding[
     } else {
         const peer = main.socket.getPeerCertificate();
         const protocol = main.socket.getProtocol();
-        const answer = await pingOver(main.socket, timeoutMs);
+        // PING before any AUTH, then who the session is: a login the server made without AUTH is
+        // only acceptable from the client certificate (certificate login), never the default user.
+        const answer = await exchange(main.socket, "PING\r\nACL WHOAMI\r\n", pingAndWhoami, timeoutMs);
+        const [pong, whoHead, whoName] = answer.split("\r\n");
         findings.push({
             check: "verified TLS",
             ok: RESP_REPLY.test(answer),
-            detail: `${protocol}, ${peer.subject?.CN ?? "?"} (serial ${peer.serialNumber}) verified as ${a.serverName}; PING answered ${JSON.stringify(answer.split("\r\n")[0] || "nothing")}`,
+            detail: `${protocol}, ${peer.subject?.CN ?? "?"} (serial ${peer.serialNumber}) verified as ${a.serverName}; PING answered ${JSON.stringify(pong || "nothing")}`,
+        });
+        const whoami = whoHead?.startsWith("$") ? whoName : undefined;
+        const anonymousOk = !pong?.startsWith("+") || (a.certPem !== undefined && whoami !== undefined && whoami !== "default");
+        findings.push({
+            check: "no session without a login",
+            ok: RESP_REPLY.test(answer) && anonymousOk,
+            detail: !pong?.startsWith("+")
+                ? `before AUTH the server answered ${JSON.stringify(pong || "nothing")}`
+                : `before AUTH PING got ${JSON.stringify(pong)} as ${whoami === undefined ? `an unknown user (${JSON.stringify(whoHead ?? "")})` : JSON.stringify(whoami)}${anonymousOk ? " (certificate login)" : ""}`,
         });
         const daysLeft = Math.floor((Date.parse(peer.valid_to) - Date.now()) / 86_400_000);
         findings.push({ check: "certificate lifetime", ok: daysLeft >= minDaysLeft, detail: `expires ${new Date(peer.valid_to).toISOString()} (${daysLeft} days left; at least ${minDaysLeft} wanted)` });
@@ -104,19 +141,23 @@ export async function checkPosture(a: PostureCheckArgs): Promise<PostureFinding[
     for (const version of ["TLSv1", "TLSv1.1"] as const) {
         const old = await handshake({ ...withCert, minVersion: version, maxVersion: version, ciphers: "DEFAULT:@SECLEVEL=0", rejectUnauthorized: false }, timeoutMs);
         if (old.ok) old.socket.destroy();
-        findings.push({ check: `${version} refused`, ok: !old.ok, detail: old.ok ? `the server accepted ${version}` : `handshake failed (${old.error})` });
+        const refused = !old.ok && REFUSED_BY_SERVER.test(old.error);
+        findings.push({
+            check: `${version} refused`,
+            ok: refused,
+            detail: old.ok ? `the server accepted ${version}` : refused ? `the server refused it (${old.error})` : `the handshake failed without the server refusing ${version} (${old.error}), so nothing was learnt`,
+        });
     }
 
-    const plain = await new Promise<{ answer: string; error?: string }>((resolve) => {
-        const s = net.connect({ host: a.host, port: a.port });
-        s.once("connect", () => pingOver(s, timeoutMs).then((answer) => resolve({ answer })));
-        s.once("error", (e: Error) => resolve({ answer: "", error: reason(e) }));
-    });
-    const plainServed = RESP_REPLY.test(plain.answer);
+    const plainPorts = [a.port, ...(a.plainPorts ?? (a.port === 6379 ? [] : [6379])).filter((p) => p !== a.port)];
+    const plainAnswers = await Promise.all(plainPorts.map(async (port) => ({ port, ...(await plainPing(a.host, port, timeoutMs)) })));
+    const served = plainAnswers.filter((p) => RESP_REPLY.test(p.answer));
     findings.push({
         check: "plaintext refused",
-        ok: !plainServed,
-        detail: plainServed ? `PING in plaintext answered ${JSON.stringify(plain.answer.split("\r\n")[0])}` : `no RESP answer to PING in plaintext${plain.error ? ` (${plain.error})` : ""}`,
+        ok: served.length === 0,
+        detail: served.length > 0
+            ? served.map((p) => `PING in plaintext on port ${p.port} answered ${JSON.stringify(p.answer.split("\r\n")[0])}`).join("; ")
+            : plainAnswers.map((p) => `port ${p.port}: no RESP answer${p.error ? ` (${p.error})` : ""}`).join("; "),
     });
 
     if (a.certPem !== undefined) {

@@ -1,5 +1,6 @@
 import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes, X509Certificate, createPrivateKey } from "node:crypto";
 import { certificatesOrThrow } from "../pem";
+import { checkServerAddress, found, ValidationError } from "../validation/fields";
 
 /**
  * Everything a client needs to reach a server over verified TLS, in one value: what
@@ -44,6 +45,21 @@ export function redissUrl(host: string, port: number, username?: string, passwor
     return `rediss://${auth}${hostForUrl(host)}:${port}`;
 }
 
+/**
+ * A connection checked before it is rendered: host and serverName are names or addresses, and no
+ * value holds a control character but the newlines of PEM text (a carriage return would end a YAML
+ * block early and start a key of its own).
+ */
+export function checkRedisConnection(renderer: string, conn: RedisConnection): void {
+    const problems = [checkServerAddress("host", conn.host), checkServerAddress("serverName", conn.serverName)];
+    for (const [k, v] of Object.entries(conn)) {
+        if (typeof v === "string" && /[\u0000-\u0009\u000b-\u001f\u007f]/.test(v)) problems.push(`[${k}] holds a control character; give the value as the component output it`);
+    }
+    if (!Number.isInteger(conn.port) || conn.port < 1 || conn.port > 65535) problems.push(`[port] ${JSON.stringify(conn.port)} is not a TCP port`);
+    const found_ = found(problems);
+    if (found_.length > 0) throw new ValidationError(renderer, found_);
+}
+
 /** A Kubernetes Secret manifest, as `kubectl apply` or `@pulumi/kubernetes` takes it. */
 export interface SecretManifest {
     apiVersion: "v1";
@@ -61,6 +77,7 @@ export interface SecretManifest {
  * Bindings, the Service Binding libraries for Node, Python, Go) connect with no code change.
  */
 export function renderServiceBindingSecret(conn: RedisConnection, meta: { name: string; namespace?: string }): SecretManifest {
+    checkRedisConnection("renderServiceBindingSecret", conn);
     if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(meta.name)) {
         throw new Error(`[name] ${JSON.stringify(meta.name)} is not a Kubernetes object name; use lower-case letters, digits, "-" and "."`);
     }
@@ -108,8 +125,12 @@ export function serviceBindingSecret(name: string, conn: import("@pulumi/pulumi"
     return new k8s.core.v1.Secret(name, { metadata: manifest.metadata, type: manifest.type, stringData: manifest.stringData }, opts);
 }
 
-/** A YAML scalar: JSON's quoting (YAML reads it), or a literal block for multi-line text. */
-function yamlScalar(value: string, indent: string): string {
+/**
+ * A YAML scalar for ESC: JSON's quoting (YAML reads it), or a literal block for multi-line text; `$`
+ * doubled, since ESC reads `${...}` in any string as an interpolation and `$$` as `$`.
+ */
+function yamlScalar(raw: string, indent: string): string {
+    const value = raw.replace(/\$/g, "$$$$");
     if (!value.includes("\n")) return JSON.stringify(value);
     const chomp = value.endsWith("\n") ? "|" : "|-";
     const lines = value.replace(/\n$/, "").split("\n");
@@ -123,6 +144,7 @@ function yamlScalar(value: string, indent: string): string {
  * `esc run`), secrets as `fn::secret`. Store it with `esc env set`/`esc env edit`.
  */
 export function renderEscEnvironment(conn: RedisConnection): string {
+    checkRedisConnection("renderEscEnvironment", conn);
     const secret = (v: string, indent: string) => `\n${indent}fn::secret: ${yamlScalar(v, indent + "  ")}`;
     const entry = (key: string, v: string | undefined, isSecret: boolean, indent: string) =>
         v === undefined ? [] : [`${indent}${key}:${isSecret ? secret(v, indent + "  ") : ` ${yamlScalar(v, indent + "  ")}`}`];
@@ -195,7 +217,8 @@ function oid(dotted: string): Buffer {
 }
 const NULL = Buffer.from([0x05, 0x00]);
 
-const ITERATIONS = 10_000;
+// PBKDF2 and the MAC key derivation: 100,000 rounds of SHA-256 each (OpenSSL 3 uses 2,048; Java 10,000).
+const ITERATIONS = 100_000;
 
 /** PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC): the algorithm identifier and the ciphertext. */
 function pbes2Encrypt(password: string, plaintext: Buffer): { algorithm: Buffer; ciphertext: Buffer } {

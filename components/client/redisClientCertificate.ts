@@ -12,8 +12,8 @@ import { hostCsrStep, hostInstallStep } from "../certificate/hostSteps";
 import { checkStateCaArgs, ROOT_RULE, resolveStateCa, signWithStateCa, StateCaArgs } from "../certificate/stateCaSigning";
 import { defaultRenewBeforeHours, renewalDeadline, renewalSlot } from "../certificate/renewal";
 import { tlsLayout } from "../host/layout";
-import { assertValid, checkAbsolutePath, checkAclUser, checkOneOf, checkPort, checkUnixName, found, Problem } from "../validation/fields";
-import { checkCertificatesInput, checkedCertificates } from "../validation/outputs";
+import { assertValid, checkAbsolutePath, checkAclUser, checkOneOf, checkPort, checkServerAddress, checkUnixName, found, Problem } from "../validation/fields";
+import { checkCertificatesInput, checked, checkedCertificates } from "../validation/outputs";
 import { RedisConnection, redissUrl } from "./connectionSettings";
 
 /** A server an application connects to. */
@@ -114,6 +114,8 @@ export function validateClientCertificateArgs(args: RedisClientCertificateArgs):
     }
     args.servers.forEach((s, i) => {
         if (s.port !== undefined) problems.push(checkPort(`servers[${i}].port`, s.port));
+        if (typeof s.host === "string") problems.push(checkServerAddress(`servers[${i}].host`, s.host));
+        if (typeof s.serverName === "string") problems.push(checkServerAddress(`servers[${i}].serverName`, s.serverName));
     });
     problems.push(checkOneOf("clientLogin", args.clientLogin ?? "password", CLIENT_LOGINS));
     problems.push(checkOneOf("keyAlgorithm", args.keyAlgorithm ?? CERTIFICATE_DEFAULTS.keyAlgorithm, KEY_ALGORITHMS));
@@ -210,7 +212,7 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
         }
         // A state-kept key is re-signed by the provider's own early renewal; a host key is made anew
         // in each renewal slot, which replaces the certificate.
-        const { chainPem: certPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(args), {
+        const { chainPem: certPem, root } = signWithStateCa(this, component, name, certRequestPem, resolveStateCa(component, args), {
             validityHours,
             earlyRenewalHours: target === undefined ? renewBeforeHours : undefined,
             allowedUses: [...keyUsages(keyAlgorithm), "client_auth"],
@@ -229,7 +231,11 @@ export class RedisClientCertificate extends pulumi.ComponentResource {
             passwordHash = made?.passwordHash ?? passwordHashOf(component, pulumi.output(args.password!));
         }
 
-        const servers = pulumi.output(args.servers.map((s) => ({ host: s.host, port: s.port ?? 6379, serverName: s.serverName })));
+        // Output hosts and names are checked when they resolve, as plain ones were at preview.
+        const address = (field: string, v: pulumi.Input<string>) => checked(component, v, (x) => [checkServerAddress(field, x)]);
+        const servers = pulumi.output(
+            args.servers.map((s, i) => ({ host: address(`servers[${i}].host`, s.host), port: s.port ?? 6379, serverName: address(`servers[${i}].serverName`, s.serverName) })),
+        );
         const files = target === undefined ? undefined : tlsLayout(keyDir);
         this.username = pulumi.output(args.username);
         this.certPem = certPem;

@@ -188,8 +188,11 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
     return found(problems);
 }
 
-/** The children's args, as RedisTlsServer passes them. */
-function childArgs(args: RedisTlsServerArgs) {
+/**
+ * The children's args, as RedisTlsServer passes them. `component` (the constructor's name) makes
+ * the Outputs that read `ca`; validation alone passes none and makes no Output.
+ */
+function childArgs(args: RedisTlsServerArgs, component?: string) {
     const tlsDir = args.tlsDir ?? SERVER_DEFAULTS.tlsDir;
     const defaults = configDefaults(args.flavor);
     const adminSocket = args.adminSocket ?? defaults.adminSocket;
@@ -197,7 +200,7 @@ function childArgs(args: RedisTlsServerArgs) {
     const redisUser = args.redisUser ?? defaults.redisGroup;
     const serviceName = args.serviceName ?? defaults.serviceName;
     // The CA Redis trusts for client certificates: the state CA's root, given either way.
-    const clientRoot = args.ca === undefined ? args.rootCertPem : resolveStateCa({ ca: args.ca }).rootCertPem;
+    const clientRoot = args.ca === undefined || component === undefined ? args.rootCertPem : resolveStateCa(component, { ca: args.ca }).rootCertPem;
     const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir, flavor: args.flavor };
     const acme = args.acme;
     const acmeArgs: AcmeCertificateArgs | undefined =
@@ -310,7 +313,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super() and before any child, so bad input registers nothing at all.
         assertRedisTlsServerArgs(name, args);
-        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot } = childArgs(args);
+        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot } = childArgs(args, `RedisTlsServer ${name}`);
         super("redis-tls:index:RedisTlsServer", name, visibleArgs(args), opts);
 
         const certificate =

@@ -176,7 +176,8 @@ export class StepCa extends pulumi.ComponentResource {
             caUrl: this.rootFingerprint.apply(() => caUrl),
             rootFingerprint: this.rootFingerprint,
             provisioner,
-            signer: { connection: args.connection, stepPath, caUrl: `https://127.0.0.1:${port}` },
+            // The SSH key stays a secret wherever this value goes (construct() returns it to other languages).
+            signer: { connection: { ...args.connection, privateKey: pulumi.secret(args.connection.privateKey) }, stepPath, caUrl: `https://127.0.0.1:${port}` },
         };
         this.registerOutputs({ caUrl: this.caUrl, rootCertPem: this.rootCertPem, rootFingerprint: this.rootFingerprint, acmeDirectoryUrl: this.acmeDirectoryUrl });
     }

@@ -43,6 +43,11 @@ export function checkDnsName(field: string, name: string): Problem {
     return undefined;
 }
 
+/** Where a client connects, or the name it verifies: a DNS name or a literal IP address. */
+export function checkServerAddress(field: string, value: string): Problem {
+    return net.isIP(value) !== 0 ? checkIpAddress(field, value) : checkDnsName(field, value);
+}
+
 /** A literal IPv4 or IPv6 address, not a network and not the unspecified address. */
 export function checkIpAddress(field: string, ip: string): Problem {
     if (ip.includes("/")) {
