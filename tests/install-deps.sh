@@ -13,6 +13,7 @@ suite=(
   debootstrap systemd-container zstd iproute2             # test hosts
   pebble                                                  # ACME test CA the hosts' lego talks to
   python3-redis default-jre-headless                      # redis-py and Java's keytool: clients of the rendered settings
+  docker.io                                               # the Docker engine the tests start themselves (tests/docker/)
 )
 if (($# > 0)); then packages=("$@"); else packages=("${suite[@]}"); fi
 
