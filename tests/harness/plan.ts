@@ -29,6 +29,16 @@ const RULES: Record<string, Rules> = {
     "tls:index/certRequest:CertRequest": {},
     "tls:index/selfSignedCert:SelfSignedCert": { pemConditional: ["privateKeyPem"], inPlace: ["earlyRenewalHours"] },
     "tls:index/locallySignedCert:LocallySignedCert": { pemConditional: ["certRequestPem", "caCertPem", "caPrivateKeyPem"], inPlace: ["earlyRenewalHours"] },
+    // terraform-provider-docker's docker_container: every field is ForceNew except these. Update
+    // sends restart, maxRetryCount, cpuShares, memory, cpuSet and memorySwap to the engine; the
+    // rest (healthcheck among them) only reach state: the running container keeps the old ones.
+    "docker:index/container:Container": {
+        inPlace: ["restart", "maxRetryCount", "cpuShares", "memory", "cpuSet", "memorySwap", "rm", "start", "wait", "waitTimeout", "attach", "logs",
+            "mustRun", "removeVolumes", "tmpfs", "destroyGraceSeconds", "healthcheck", "init", "containerReadRefreshTimeoutMilliseconds"],
+    },
+    // docker_network and docker_volume: every field is ForceNew.
+    "docker:index/network:Network": {},
+    "docker:index/volume:Volume": {},
 };
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as docker from "./docker";
 import * as exec from "./exec";
 import { plan } from "./plan";
 import * as tls from "./tls";
@@ -20,7 +21,12 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
   "command:remote:Command": ["connection"],
   "command:remote:CopyToRemote": ["connection"],
   "command:local:Command": [],
+  "docker:index/container:Container": [],
+  "docker:index/network:Network": [],
+  "docker:index/volume:Volume": [],
 };
+
+const DOCKER = new Set(["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"]);
 
 type Plain = Record<string, any>;
 
@@ -33,6 +39,8 @@ export interface RealMocksOptions {
   knownHostsFile?: string;
   /** See exec.RemoteEnvironment. @default "export" */
   remoteEnvironment?: exec.RemoteEnvironment;
+  /** The stack config, for providers that read their own (`docker:host`). */
+  config?: Record<string, string>;
 }
 
 /** The resource options of a registration, which the mock monitor drops and the child process hands over (see child.ts). */
@@ -71,6 +79,8 @@ interface Stored {
   retainOnDelete?: boolean;
   /** Creation order: deleting in reverse order deletes dependents before what they depend on. */
   order: number;
+  /** The provider made up `name` (Pulumi autonaming): kept while the resource lives, made anew when it is replaced. */
+  autonamed?: boolean;
 }
 
 interface State {
@@ -222,7 +232,6 @@ export class RealMocks implements pulumi.runtime.Mocks {
     if (this.seen.has(key)) throw new Error(`duplicate resource URN ${key}`);
     this.seen.add(key);
     if (options.aliases > 0) throw new Error(`the harness does not emulate aliases (${key})`);
-    if (options.deleteBeforeReplace) throw new Error(`the harness does not emulate deleteBeforeReplace (${key})`);
     if (!args.custom) {
       record.outputs = record.inputs;
       return { id: undefined, state: args.inputs };
@@ -240,8 +249,13 @@ export class RealMocks implements pulumi.runtime.Mocks {
         record.inputs[k] = previous.inputs[k];
       }
     }
+    // Autonaming, as the bridge's Check does it: the old name is kept for the diff.
+    const autonamed = DOCKER.has(args.type) && raw.name === undefined;
+    if (autonamed && previous?.autonamed) raw.name = record.inputs.name = previous.inputs.name;
     const renew = previous !== undefined && args.type.endsWith("Cert") && tls.dueForRenewal(previous.outputs);
     const step = renew ? "replace" : plan(args.type, previous, record.inputs, options.replaceOnChanges);
+    // A replacement is checked again without the old inputs, so it gets a name of its own.
+    if (autonamed && (step === "replace" || previous === undefined) && !this.opts.preview) raw.name = record.inputs.name = docker.autoname(args.name);
     record.step = previous === undefined ? "create" : step;
     let id: string | undefined;
     let outputs: Plain;
@@ -254,7 +268,18 @@ export class RealMocks implements pulumi.runtime.Mocks {
       outputs = Object.fromEntries(Object.entries(raw).filter(([, v]) => !pulumi.containsUnknowns(v)));
     } else {
       record.performed = true;
-      if (step === "update" && !args.type.startsWith("command:")) {
+      // deleteBeforeReplace: the engine deletes the old resource before it creates the new one.
+      const deletedFirst = step === "replace" && previous !== undefined && options.deleteBeforeReplace;
+      if (deletedFirst) {
+        await this.delete(previous!);
+        // Gone from state at once: if the create then fails, the next run creates it.
+        delete this.state.resources[key];
+        this.save();
+      }
+      if (step === "update" && args.type === "docker:index/container:Container") {
+        id = previous!.id;
+        outputs = { ...previous!.outputs, ...raw, ...(await docker.updateContainer(this.dockerHost, id!, raw)) };
+      } else if (step === "update" && !args.type.startsWith("command:")) {
         // tls update: the new inputs go to state, the old certificate (and every computed output) stays.
         id = previous!.id;
         outputs = { ...previous!.outputs, ...raw };
@@ -263,10 +288,10 @@ export class RealMocks implements pulumi.runtime.Mocks {
         id = done.id;
         outputs = { ...raw, ...done.outputs };
       }
-      if (step === "replace" && previous !== undefined) this.state.pendingDeletes.push({ urn: key, ...previous });
+      if (step === "replace" && previous !== undefined && !deletedFirst) this.state.pendingDeletes.push({ urn: key, ...previous });
       this.state.resources[key] = {
         type: args.type, name: args.name, id, inputs: record.inputs, outputs: await normalise(outputs), retainOnDelete: options.retainOnDelete,
-        order: step === "replace" || previous === undefined ? ++this.state.counter : previous.order,
+        order: step === "replace" || previous === undefined ? ++this.state.counter : previous.order, autonamed: autonamed || undefined,
       };
       this.save();
     }
@@ -298,6 +323,12 @@ export class RealMocks implements pulumi.runtime.Mocks {
         return tls.locallySignedCert(raw);
       case "command:remote:CopyToRemote":
         return this.copy(name, inputs, raw, previous);
+      case "docker:index/container:Container":
+        return this.logged(name, type, "create", docker.createContainer(this.dockerHost, name, raw));
+      case "docker:index/network:Network":
+        return this.logged(name, type, "create", docker.createNetwork(this.dockerHost, name, raw));
+      case "docker:index/volume:Volume":
+        return this.logged(name, type, "create", docker.createVolume(this.dockerHost, name, raw));
       default:
         return this.command(type, name, raw, previous);
     }
@@ -317,9 +348,27 @@ export class RealMocks implements pulumi.runtime.Mocks {
    * stdin; without one, no dial. tls resources and CopyToRemote have no Delete. Returns whether it ran.
    */
   private async delete(old: Stored): Promise<boolean> {
+    if (DOCKER.has(old.type)) {
+      const host = this.dockerHost;
+      if (old.type === "docker:index/container:Container") await docker.deleteContainer(host, old.id!, old.inputs);
+      else if (old.type === "docker:index/network:Network") await docker.deleteNetwork(host, old.id!);
+      else await docker.deleteVolume(host, old.id!);
+      this.lines.push(`[${old.name}] ${old.type} deleted ${old.id}`);
+      return true;
+    }
     if (!old.type.startsWith("command:") || old.type === "command:remote:CopyToRemote" || old.inputs.delete === undefined) return false;
     await this.run(old.type, old.name, "delete", old.inputs.delete, old.inputs, old.outputs);
     return true;
+  }
+
+  private get dockerHost(): string {
+    return docker.dockerHost(this.opts.config ?? {});
+  }
+
+  private async logged(name: string, type: string, verb: string, done: Promise<{ id: string; outputs: Plain }>): Promise<{ id: string; outputs: Plain }> {
+    const r = await done;
+    this.lines.push(`[${name}] ${type} ran ${verb}: ${r.id}`);
+    return r;
   }
 
   private async run(type: string, name: string, verb: string, command: string, raw: Plain, previousOutputs?: Plain): Promise<exec.Output> {
