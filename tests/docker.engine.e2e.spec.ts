@@ -16,10 +16,13 @@ describe("the test run's Docker engine", function () {
     let engine: DockerEngine;
     let dir: string;
     const links = async () => (await check("ip", ["-br", "link"])).split("\n").map((l) => l.split(" ")[0]).filter(Boolean).sort();
-    let initial: { links: string[]; forward: string };
+    let initial: { links: string[]; forward: string; containerd: boolean; key: boolean };
 
     before(async () => {
-        initial = { links: await links(), forward: fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8") };
+        initial = {
+            links: await links(), forward: fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8"),
+            containerd: fs.existsSync("/run/containerd"), key: fs.existsSync("/etc/docker/key.json"),
+        };
         engine = await startDockerEngine();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-docker-"));
     });
@@ -62,7 +65,7 @@ describe("the test run's Docker engine", function () {
         assert.doesNotMatch(plain, /PONG/);
     });
 
-    it("stops by its PID and leaves no bridge, no process and no sysctl changed", async () => {
+    it("stops by its PID and leaves no bridge, no process, no file outside its root and no sysctl changed", async () => {
         const pidFile = engine.host.replace(/^unix:\/\//, "").replace(/docker\.sock$/, "docker.pid");
         const pid = Number(fs.readFileSync(pidFile, "utf8"));
         await engine.stop();
@@ -70,5 +73,7 @@ describe("the test run's Docker engine", function () {
         assert.equal(fs.existsSync(path.dirname(pidFile)), false, "its files gone");
         assert.deepEqual(await links(), initial.links, "no interface left behind");
         assert.equal(fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8"), initial.forward);
+        assert.equal(fs.existsSync("/run/containerd"), initial.containerd, "containerd's shim directory as found");
+        assert.equal(fs.existsSync("/etc/docker/key.json"), initial.key, "no trust key written to /etc/docker");
     });
 });

@@ -66,16 +66,8 @@ describe("harness: docker:* resources on a real engine", function () {
         assert.equal(c.HostConfig.RestartPolicy.Name, "unless-stopped");
     });
 
-    it("a changed command replaces: created before the old one's delete, so a second container on the same host port fails, as with the provider", async () => {
+    it("a changed command replaces, the old container deleted first (the provider's DeleteBeforeReplace), the new one under a new name", async () => {
         const r = await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly" });
-        assert.equal(r.ok, false);
-        assert.match(r.error!, /port is already allocated|address already in use/);
-        // The old container still serves.
-        assert.equal((await check("redis-cli", ["-p", String(port), "PING"])).trim(), "PONG");
-    });
-
-    it("with deleteBeforeReplace the old container goes first and the new one, under a new name, takes the port", async () => {
-        const r = await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly", "redis-tls:deleteBeforeReplace": "true" });
         ok(r);
         assert.deepEqual(steps(r), ["data same (not performed)", "net same (not performed)", "redis replace"]);
         assert.notEqual(r.outputs.containerName, first.outputs.containerName);
@@ -83,11 +75,36 @@ describe("harness: docker:* resources on a real engine", function () {
         assert.equal((await check("redis-cli", ["-p", String(port), "CONFIG", "GET", "appendonly"])).trim(), "appendonly\nyes");
     });
 
+    it("a program that sets deleteBeforeReplace false gets create-before-delete: the new container cannot take the port, and is left as the provider leaves it", async () => {
+        const serving = (await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly" })).outputs.containerName as string;
+        const r = await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly", "redis-tls:upload": "two", "redis-tls:deleteBeforeReplace": "false" });
+        assert.equal(r.ok, false);
+        assert.match(r.error!, /port is already allocated|address already in use/);
+        assert.equal((await check("redis-cli", ["-p", String(port), "PING"])).trim(), "PONG", "the old container still serves");
+        const left = (await engine.docker(["ps", "-a", "--format", "{{.Names}} {{.State}}"])).stdout.split("\n").filter((l) => l && !l.startsWith(`${serving} `));
+        assert.equal(left.length, 1, left.join("\n"));
+        assert.match(left[0], /^redis-[0-9a-f]{7} created$/);
+        await engine.docker(["rm", "-f", left[0].split(" ")[0]]);
+    });
+
     it("an upload change replaces too (uploads are ForceNew)", async () => {
-        const before = await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly", "redis-tls:deleteBeforeReplace": "true", "redis-tls:upload": "two" });
-        ok(before);
-        assert.deepEqual(steps(before).filter((s) => s.startsWith("redis")), ["redis replace"]);
-        assert.equal((await engine.docker(["exec", before.outputs.containerName as string, "cat", "/etc/fixture.txt"])).stdout, "two");
+        const r = await up({ "redis-tls:restart": "unless-stopped", "redis-tls:extra": "--appendonly", "redis-tls:upload": "two" });
+        ok(r);
+        assert.deepEqual(steps(r).filter((x) => x.startsWith("redis")), ["redis replace"]);
+        assert.equal((await engine.docker(["exec", r.outputs.containerName as string, "cat", "/etc/fixture.txt"])).stdout, "two");
+    });
+
+    it("a container value the provider refuses fails its create before the engine is asked for a container", async () => {
+        const badState = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-docker-bad-"));
+        const config = { "docker:host": engine.host, "redis-tls:image": image, "redis-tls:port": String(await freePort()) };
+        const containers = async () => (await engine.docker(["ps", "-aq"])).stdout.split("\n").filter(Boolean).length;
+        const before = await containers();
+        const r = await runProgram({ program, stateDir: badState, config: { ...config, "redis-tls:emptyArg": "true" } });
+        assert.equal(r.ok, false);
+        assert.match(r.error!, /values for command may not be empty/);
+        assert.equal(await containers(), before);
+        ok(await runProgram({ program, stateDir: badState, config: { ...config, "redis-tls:present": "false" } }));
+        fs.rmSync(badState, { recursive: true, force: true });
     });
 
     it("what the program no longer declares is deleted at the end, dependents first", async () => {

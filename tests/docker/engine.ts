@@ -1,7 +1,7 @@
 // A Docker engine of the test run's own: Debian's dockerd started with its own data root, exec root,
 // socket and pidfile, touching none of the machine's firewall or sysctls, and stopped by its PID.
 // No registry is reachable, so images come from the test hosts' debootstrap root filesystems.
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureImage, ImageSpec } from "../hosts";
@@ -21,19 +21,49 @@ export interface DockerEngine {
     stop(): Promise<void>;
 }
 
+/** The default bridge's interface and subnet: a name and a /24 nothing else on the machine uses. */
+const BRIDGE = { name: "rtlsdocker0", cidr: "172.31.254.1/24" };
+
 /**
- * Starts dockerd: no iptables rules, no default bridge, no ip_forward change (--ip-forward=false),
- * vfs storage (no overlay mounts left behind). Published ports go through docker-proxy on the
- * machine, user-defined networks are bridges of the engine's own, removed again by stop().
+ * Starts dockerd as a user's engine is, with a default bridge and user-defined networks, but
+ * touching nothing of the machine's own: no iptables rules, no ip_forward change
+ * (--ip-forward=false), no /etc/docker (its own empty config file and key path), vfs storage (no
+ * overlay mounts left behind). Published ports go through docker-proxy. stop() removes the bridges
+ * and containerd's shim directory it made.
  */
 export async function startDockerEngine(): Promise<DockerEngine> {
+    if (fs.existsSync("/run/containerd/containerd.sock")) {
+        throw new Error("a containerd of the machine's own is running (/run/containerd/containerd.sock); dockerd 20.10 would use it instead of its own");
+    }
+    const hadContainerdDir = fs.existsSync("/run/containerd");
     const root = fs.mkdtempSync("/tmp/rtls-docker-");
     const socket = path.join(root, "docker.sock");
     const host = `unix://${socket}`;
-    const child: ChildProcess = spawn("dockerd", [
-        "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--bridge=none", "--storage-driver=vfs",
+    // Its own config file, so /etc/docker/daemon.json is not read; the trust key (key.json) in its root, not /etc/docker.
+    fs.writeFileSync(path.join(root, "daemon.json"), JSON.stringify({ "deprecated-key-path": path.join(root, "key.json") }) + "\n");
+    execFileSync("ip", ["link", "add", BRIDGE.name, "type", "bridge"]);
+    execFileSync("ip", ["addr", "add", BRIDGE.cidr, "dev", BRIDGE.name]);
+    execFileSync("ip", ["link", "set", BRIDGE.name, "up"]);
+    const child: ChildProcess = spawn("/usr/sbin/dockerd", [
+        "--iptables=false", "--ip6tables=false", "--ip-forward=false", `--bridge=${BRIDGE.name}`, "--storage-driver=vfs",
+        `--config-file=${root}/daemon.json`,
         `--data-root=${root}/data`, `--exec-root=${root}/exec`, `--host=${host}`, `--pidfile=${root}/docker.pid`,
     ], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise((r) => child.once("exit", r));
+    /** Ends dockerd (SIGTERM, then SIGKILL), waits for it, and removes what it made on the machine. */
+    const end = async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+            child.kill("SIGTERM");
+            await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGKILL");
+                await exited;
+            }
+        }
+        spawnSync("ip", ["link", "delete", BRIDGE.name]);
+        if (!hadContainerdDir) fs.rmSync("/run/containerd", { recursive: true, force: true });
+        fs.rmSync(root, { recursive: true, force: true });
+    };
     let log = "";
     child.stdout!.on("data", (d) => (log += d));
     child.stderr!.on("data", (d) => (log += d));
@@ -41,12 +71,11 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     const docker = (args: string[], opts: { stdin?: string; timeoutMs?: number } = {}) => run(DOCKER_CLI, args, { env, stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? 120_000 });
     const deadline = Date.now() + 30_000;
     for (;;) {
-        if (child.exitCode !== null) throw new Error(`dockerd exited ${child.exitCode}:\n${log.slice(-2000)}`);
-        if (fs.existsSync(socket) && (await docker(["version", "--format", "{{.Server.Version}}"])).code === 0) break;
-        if (Date.now() > deadline) {
-            child.kill("SIGKILL");
-            throw new Error(`dockerd did not answer within 30 s:\n${log.slice(-2000)}`);
+        if (child.exitCode !== null || Date.now() > deadline) {
+            await end();
+            throw new Error(`dockerd ${child.exitCode !== null ? `exited ${child.exitCode}` : "did not answer within 30 s"}:\n${log.slice(-2000)}`);
         }
+        if (fs.existsSync(socket) && (await docker(["version", "--format", "{{.Server.Version}}"])).code === 0) break;
         await new Promise((r) => setTimeout(r, 200));
     }
     const imported = new Map<string, string>();
@@ -63,17 +92,14 @@ export async function startDockerEngine(): Promise<DockerEngine> {
             return tag;
         },
         async stop() {
-            if (child.exitCode === null) {
+            if (child.exitCode === null && child.signalCode === null) {
+                // dockerd leaves user-defined networks' bridges behind when it stops: remove them first.
                 const ids = (await docker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
                 if (ids.length > 0) await docker(["rm", "-f", "-v", ...ids]);
                 const nets = (await docker(["network", "ls", "-q", "--filter", "type=custom"])).stdout.split("\n").filter(Boolean);
                 if (nets.length > 0) await docker(["network", "rm", ...nets]);
-                const exited = new Promise((r) => child.once("exit", r));
-                child.kill("SIGTERM");
-                await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-                if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
             }
-            fs.rmSync(root, { recursive: true, force: true });
+            await end();
         },
     };
 }

@@ -33,6 +33,8 @@ async function main(): Promise<boolean> {
       replaceOnChanges: r.getReplaceonchangesList(),
       additionalSecretOutputs: r.getAdditionalsecretoutputsList(),
       deleteBeforeReplace: r.getDeletebeforereplace(),
+      // The program's option counts only when set; otherwise the provider's answer decides.
+      deleteBeforeReplaceDefined: r.getDeletebeforereplacedefined(),
       aliases: r.getAliasesList().length + r.getAliasurnsList().length,
     });
     return register(r, callback);

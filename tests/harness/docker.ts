@@ -1,8 +1,8 @@
-// The docker provider's effects (pulumi-docker, bridged from kreuzwerker/terraform-provider-docker),
-// performed for real against a Docker engine through its HTTP API, as the provider does: container
-// create, network connects, uploads, start, then the provider's wait until running (and healthy
-// with `wait`); networks and volumes; deletes with the provider's options. Fields the harness does
-// not perform fail loudly rather than being ignored.
+// The docker provider's effects (pulumi-docker 5.x, bridged from kreuzwerker/terraform-provider-docker
+// v4.5), performed for real against a Docker engine through its HTTP API, as the provider does:
+// container create, network connects, uploads, start, then with `wait` healthy within
+// `waitTimeout`; networks and volumes; deletes with the provider's options and retries. Fields the
+// harness does not perform fail loudly rather than being ignored.
 import * as crypto from "crypto";
 import * as http from "http";
 
@@ -57,11 +57,44 @@ async function ok(host: string, method: string, path: string, body?: unknown, ra
 /** Pulumi's autonaming: the logical name, a dash and seven random hex digits. */
 export const autoname = (name: string): string => `${name}-${crypto.randomBytes(4).toString("hex").slice(0, 7)}`;
 
+/** pulumi-docker sets DeleteBeforeReplace on docker_container; the bridge asks for it too when a user-set name would be replaced. */
+export function providerDeletesBeforeReplace(type: string, autonamed: boolean): boolean {
+    return type === "docker:index/container:Container" || !autonamed;
+}
+
+const NESTED: Record<string, string[]> = {
+    uploads: ["file", "content", "contentBase64", "executable", "permissions"],
+    healthcheck: ["tests", "interval", "timeout", "startPeriod", "retries"],
+    networksAdvanced: ["name", "aliases", "ipv4Address", "ipv6Address"],
+    mounts: ["type", "source", "target", "readOnly"],
+    volumes: ["volumeName", "hostPath", "containerPath", "readOnly"],
+    ports: ["internal", "external", "ip", "protocol"],
+    labels: ["label", "value"],
+    capabilities: ["adds", "drops"],
+};
+
+/** Fails, before anything is touched, for a field (or nested field) the harness does not perform, and for what the provider refuses. */
+export function checkContainerFields(inputs: Plain): void {
+    const unknown = Object.keys(inputs).filter((k) => !SUPPORTED_CONTAINER.has(k));
+    for (const [field, allowed] of Object.entries(NESTED)) {
+        const v = inputs[field];
+        for (const item of v === undefined ? [] : Array.isArray(v) ? v : [v]) {
+            for (const k of Object.keys(item)) if (!allowed.includes(k)) unknown.push(`${field}.${k}`);
+        }
+    }
+    if (unknown.length > 0) throw new Error(`the harness does not perform docker container fields ${unknown.join(", ")}`);
+    if ((inputs.command ?? []).some((c: string) => c === "")) throw new Error("values for command may not be empty");
+}
+
 const SUPPORTED_CONTAINER = new Set([
     "name", "image", "command", "entrypoints", "envs", "ports", "networksAdvanced", "volumes", "mounts", "restart", "maxRetryCount", "healthcheck",
-    "user", "labels", "capabilities", "readOnly", "wait", "waitTimeout", "mustRun", "start", "rm", "destroyGraceSeconds", "uploads", "tmpfs",
+    "user", "labels", "capabilities", "readOnly", "wait", "waitTimeout", "start", "rm", "destroyGraceSeconds", "uploads", "tmpfs",
     "networkMode", "hostname", "init", "removeVolumes", "memory", "cpuShares",
 ]);
+
+/** The container's anonymous volumes (a `volumes` entry with neither host path nor volume name). */
+const anonymous = (inputs: Plain): Plain =>
+    Object.fromEntries((inputs.volumes ?? []).filter((v: Plain) => v.hostPath === undefined && v.volumeName === undefined).map((v: Plain) => [v.containerPath, {}]));
 
 /** "30s", "1m30s", "500ms" as nanoseconds (Go's time.ParseDuration, as the provider uses). */
 function nanos(d: string | undefined): number | undefined {
@@ -100,10 +133,13 @@ function tarOf(file: string, content: Buffer, mode: number): Buffer {
     return Buffer.concat([header, content, pad, Buffer.alloc(1024)]);
 }
 
-/** The provider's create: a container from the inputs, connected, uploaded to, started and waited for. */
+/**
+ * The provider's create: a container from the inputs, off the default bridge and onto each network,
+ * uploaded to, started, and with `wait` waited for until healthy. A container that then fails is
+ * left where it is, as the provider leaves it (its ID is set right after the create).
+ */
 export async function createContainer(host: string, logicalName: string, inputs: Plain): Promise<{ id: string; outputs: Plain }> {
-    const unknown = Object.keys(inputs).filter((k) => !SUPPORTED_CONTAINER.has(k));
-    if (unknown.length > 0) throw new Error(`the harness does not perform docker container fields ${unknown.join(", ")}`);
+    checkContainerFields(inputs);
     const name: string = inputs.name ?? autoname(logicalName);
     const exposed: Plain = {};
     const bindings: Plain = {};
@@ -114,8 +150,9 @@ export async function createContainer(host: string, logicalName: string, inputs:
     }
     const binds: string[] = [];
     for (const v of inputs.volumes ?? []) {
-        if (v.fromContainer !== undefined) throw new Error("the harness does not perform volumes from containers");
-        binds.push(`${v.volumeName ?? v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
+        // The provider's order: a host path wins over a volume name; neither is an anonymous volume.
+        const source = v.hostPath ?? v.volumeName;
+        if (source !== undefined) binds.push(`${source}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
     }
     const mounts = (inputs.mounts ?? []).map((m: Plain) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }));
     const hc = inputs.healthcheck;
@@ -128,6 +165,7 @@ export async function createContainer(host: string, logicalName: string, inputs:
         User: inputs.user,
         Labels: Object.fromEntries((inputs.labels ?? []).map((l: Plain) => [l.label, l.value])),
         ExposedPorts: exposed,
+        Volumes: anonymous(inputs),
         Healthcheck: hc === undefined ? undefined : {
             Test: hc.tests, Interval: nanos(hc.interval ?? "0s"), Timeout: nanos(hc.timeout ?? "0s"), StartPeriod: nanos(hc.startPeriod ?? "0s"), Retries: hc.retries ?? 0,
         },
@@ -149,10 +187,11 @@ export async function createContainer(host: string, logicalName: string, inputs:
     };
     const created = await ok(host, "POST", `/containers/create?name=${encodeURIComponent(name)}`, config);
     const id: string = created.Id;
+    const failed = (e: Error) => new Error(`${e.message} (container ${id} is left as the provider leaves it; the harness keeps no initialisation-failed resource in state)`);
     try {
         if ((inputs.networksAdvanced ?? []).length > 0) {
             const d = await api(host, "POST", `/networks/bridge/disconnect`, { Container: id, Force: false });
-            if (d.status >= 300 && !/is not connected to the network bridge|not found/.test(String(d.body?.message))) throw new Error(`disconnecting the default network: ${d.body?.message}`);
+            if (d.status >= 300 && !/is not connected to the network bridge/.test(String(d.body?.message))) throw new Error(`Unable to disconnect the default network: ${d.body?.message}`);
             for (const n of inputs.networksAdvanced) {
                 await ok(host, "POST", `/networks/${encodeURIComponent(n.name)}/connect`, {
                     Container: id, EndpointConfig: { Aliases: n.aliases, IPAMConfig: { IPv4Address: n.ipv4Address, IPv6Address: n.ipv6Address } },
@@ -166,29 +205,16 @@ export async function createContainer(host: string, logicalName: string, inputs:
             await ok(host, "PUT", `/containers/${id}/archive?path=/`, undefined, tarOf(u.file, content, mode));
         }
         if (inputs.start ?? true) await ok(host, "POST", `/containers/${id}/start`);
-        await waitRunning(host, id, inputs);
+        await waitHealthy(host, id, inputs);
     } catch (e) {
-        // The provider removes a container that did not come up, then fails.
-        await api(host, "DELETE", `/containers/${id}?force=true&v=true`);
-        throw e;
+        throw failed(e as Error);
     }
     return { id, outputs: await containerOutputs(host, id) };
 }
 
-/** The provider's read after create: running within containerReadRefreshTimeout (must_run), then healthy within waitTimeout (wait). */
-async function waitRunning(host: string, id: string, inputs: Plain): Promise<void> {
-    if (!(inputs.start ?? true)) return;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-        const c = await ok(host, "GET", `/containers/${id}/json`);
-        if (c.State.Running) break;
-        if (c.State.Status === "exited" || Date.now() > deadline) {
-            if (inputs.mustRun ?? true) throw new Error(`container ${c.Name} exited immediately (status ${c.State.ExitCode}): container failed to be in running state`);
-            return;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    if (!inputs.wait) return;
+/** The provider's `wait`: the healthcheck's status polled every second until healthy, for up to `waitTimeout` seconds. */
+async function waitHealthy(host: string, id: string, inputs: Plain): Promise<void> {
+    if (!inputs.wait || !(inputs.start ?? true)) return;
     const healthDeadline = Date.now() + (inputs.waitTimeout ?? 60) * 1000;
     for (;;) {
         const c = await ok(host, "GET", `/containers/${id}/json`);
@@ -198,7 +224,7 @@ async function waitRunning(host: string, id: string, inputs: Plain): Promise<voi
         if (Date.now() > healthDeadline) {
             throw new Error(`container ${c.Name} did not become healthy within ${inputs.waitTimeout ?? 60} s: ${JSON.stringify(c.State.Health.Log?.slice(-1)[0]?.Output ?? "")}`);
         }
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 1000));
     }
 }
 
@@ -207,7 +233,7 @@ async function containerOutputs(host: string, id: string): Promise<Plain> {
     return {
         name: c.Name.replace(/^\//, ""),
         hostname: c.Config.Hostname,
-        networkData: Object.entries<any>(c.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({
+        networkDatas: Object.entries<any>(c.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({
             networkName, ipAddress: n.IPAddress, ipPrefixLength: n.IPPrefixLen, gateway: n.Gateway, macAddress: n.MacAddress,
         })),
     };
@@ -241,9 +267,19 @@ export async function createNetwork(host: string, logicalName: string, inputs: P
     return { id: r.Id, outputs: { name, scope: "local" } };
 }
 
+/** A delete retried as the provider retries it: `again` says which failures are worth another try, for up to 30 s. */
+async function deleteRetrying(host: string, path: string, what: string, again: RegExp): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        const r = await api(host, "DELETE", path);
+        if (r.status < 300 || r.status === 404) return;
+        if (!again.test(String(r.body?.message)) || Date.now() > deadline) throw new Error(`removing ${what}: ${r.body?.message}`);
+        await new Promise((res) => setTimeout(res, 1000));
+    }
+}
+
 export async function deleteNetwork(host: string, id: string): Promise<void> {
-    const r = await api(host, "DELETE", `/networks/${id}`);
-    if (r.status >= 300 && r.status !== 404) throw new Error(`removing network ${id}: ${r.body?.message}`);
+    await deleteRetrying(host, `/networks/${id}`, `network ${id}`, /has active endpoints/);
 }
 
 export async function createVolume(host: string, logicalName: string, inputs: Plain): Promise<{ id: string; outputs: Plain }> {
@@ -257,6 +293,5 @@ export async function createVolume(host: string, logicalName: string, inputs: Pl
 }
 
 export async function deleteVolume(host: string, id: string): Promise<void> {
-    const r = await api(host, "DELETE", `/volumes/${id}`);
-    if (r.status >= 300 && r.status !== 404) throw new Error(`removing volume ${id}: ${r.body?.message}`);
+    await deleteRetrying(host, `/volumes/${id}?force=true`, `volume ${id}`, /in use/);
 }

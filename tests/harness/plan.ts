@@ -18,6 +18,8 @@ interface Rules {
     pemConditional?: string[];
     /** Properties updated in place (with `replace` undefined). */
     inPlace?: string[];
+    /** Set-typed properties (schema.TypeSet): their order is no change. */
+    sets?: string[];
 }
 
 const RULES: Record<string, Rules> = {
@@ -29,12 +31,14 @@ const RULES: Record<string, Rules> = {
     "tls:index/certRequest:CertRequest": {},
     "tls:index/selfSignedCert:SelfSignedCert": { pemConditional: ["privateKeyPem"], inPlace: ["earlyRenewalHours"] },
     "tls:index/locallySignedCert:LocallySignedCert": { pemConditional: ["certRequestPem", "caCertPem", "caPrivateKeyPem"], inPlace: ["earlyRenewalHours"] },
-    // terraform-provider-docker's docker_container: every field is ForceNew except these. Update
-    // sends restart, maxRetryCount, cpuShares, memory, cpuSet and memorySwap to the engine; the
-    // rest (healthcheck among them) only reach state: the running container keeps the old ones.
+    // terraform-provider-docker v4.5's docker_container: every field is ForceNew except these.
+    // Update sends the restart policy and the resource limits to the engine; the rest (healthcheck
+    // among them) only reach state: the running container keeps the old ones.
     "docker:index/container:Container": {
-        inPlace: ["restart", "maxRetryCount", "cpuShares", "memory", "cpuSet", "memorySwap", "rm", "start", "wait", "waitTimeout", "attach", "logs",
+        inPlace: ["restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap", "cpuPeriod", "cpuQuota",
+            "deviceReadBps", "deviceWriteBps", "deviceReadIops", "deviceWriteIops", "rm", "start", "wait", "waitTimeout", "attach", "logs",
             "mustRun", "removeVolumes", "tmpfs", "destroyGraceSeconds", "healthcheck", "init", "containerReadRefreshTimeoutMilliseconds"],
+        sets: ["envs", "labels", "networksAdvanced", "volumes", "mounts", "uploads", "capabilities", "dns", "dnsOpts", "dnsSearch", "groupAdds", "hosts", "ulimits", "devices", "securityOpts"],
     },
     // docker_network and docker_volume: every field is ForceNew.
     "docker:index/network:Network": {},
@@ -46,10 +50,11 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 /** The step for new inputs against the stored ones; `replaceOnChanges` is the resource option. */
 export function plan(type: string, old: { inputs: Plain } | undefined, inputs: Plain, replaceOnChanges: string[] = []): Step {
     if (old === undefined) return "replace";
-    const keys = [...new Set([...Object.keys(old.inputs), ...Object.keys(inputs)])].filter((k) => !same(old.inputs[k], inputs[k]));
-    if (keys.length === 0) return "same";
     const rules = RULES[type];
     if (rules === undefined) throw new Error(`the harness has no plan for ${type}`);
+    const asSet = (k: string, v: unknown) => (rules.sets?.includes(k) && Array.isArray(v) ? v.map((x) => JSON.stringify(x)).sort() : v);
+    const keys = [...new Set([...Object.keys(old.inputs), ...Object.keys(inputs)])].filter((k) => !same(asSet(k, old.inputs[k]), asSet(k, inputs[k])));
+    if (keys.length === 0) return "same";
     const replaces = (k: string): boolean => {
         if (replaceOnChanges.includes(k) || replaceOnChanges.includes("*")) return true;
         if (rules.pemConditional?.includes(k)) return STRICT_PEM.test(String(old.inputs[k] ?? ""));

@@ -51,6 +51,7 @@ export interface RegistrationOptions {
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
   deleteBeforeReplace: boolean;
+  deleteBeforeReplaceDefined: boolean;
   aliases: number;
 }
 
@@ -268,10 +269,13 @@ export class RealMocks implements pulumi.runtime.Mocks {
       outputs = Object.fromEntries(Object.entries(raw).filter(([, v]) => !pulumi.containsUnknowns(v)));
     } else {
       record.performed = true;
-      // deleteBeforeReplace: the engine deletes the old resource before it creates the new one.
-      const deletedFirst = step === "replace" && previous !== undefined && options.deleteBeforeReplace;
+      // deleteBeforeReplace (the program's when it set one, else the provider's): the engine deletes
+      // the old resource before it creates the new one (a retained one only leaves state).
+      const dbr = options.deleteBeforeReplaceDefined ? options.deleteBeforeReplace : DOCKER.has(args.type) && docker.providerDeletesBeforeReplace(args.type, autonamed);
+      const deletedFirst = step === "replace" && previous !== undefined && dbr;
+      if (args.type === "docker:index/container:Container") docker.checkContainerFields(raw);
       if (deletedFirst) {
-        await this.delete(previous!);
+        if (!previous!.retainOnDelete) await this.delete(previous!);
         // Gone from state at once: if the create then fails, the next run creates it.
         delete this.state.resources[key];
         this.save();
