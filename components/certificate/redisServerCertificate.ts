@@ -92,6 +92,8 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
     public readonly certRequestPem: pulumi.Output<string>;
     /** What the install step reported: the serial it installed, and whether Redis hot-loaded it. */
     public readonly installed: pulumi.Output<string>;
+    /** The root the chain ends in (rootCertPem, checked), which clients verify the server against. */
+    public readonly rootCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: RedisServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super(), so bad input registers nothing at all.
@@ -131,7 +133,9 @@ export class RedisServerCertificate extends pulumi.ComponentResource {
         this.renewsAfter = pulumi.output(renewalDeadline(now, renewAfterHours).toISOString());
         this.certRequestPem = certRequestPem;
         this.installed = installStep.stdout;
+        this.rootCertPem = root.pem;
         this.registerOutputs({
+            rootCertPem: this.rootCertPem,
             certPem: this.certPem,
             serverName: this.serverName,
             renewsAfter: this.renewsAfter,

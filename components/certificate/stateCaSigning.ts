@@ -52,6 +52,7 @@ export function checkCaShape(args: StateCaArgs, alternative?: string): Problem[]
         const ca = args.ca as CaIssuer;
         return [
             checkCertificatesInput("ca.rootCertPem", ca.rootCertPem, ROOT_RULE),
+            checkCertificatesInput("ca.issuerCertPem", ca.issuerCertPem, ISSUER_RULE),
             checkCertificatesInput("ca.chainPem", ca.chainPem, CHAIN_RULE),
         ];
     }
@@ -86,6 +87,7 @@ export function checkStateCaArgs(args: StateCaArgs): Problem[] {
     return [
         ...checkCaShape(args),
         checkCertificatesInput("rootCertPem", args.rootCertPem, ROOT_RULE),
+        checkCertificatesInput("caCertPem", args.caCertPem, ISSUER_RULE),
         checkCertificatesInput("chainPem", args.chainPem, CHAIN_RULE),
     ];
 }

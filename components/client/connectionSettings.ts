@@ -1,6 +1,7 @@
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes, X509Certificate, createPrivateKey } from "node:crypto";
+import { createCipheriv, createHash, createHmac, createPrivateKey, pbkdf2Sync, randomBytes, X509Certificate } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
 import { certificatesOrThrow } from "../pem";
-import { checkServerAddress, found, ValidationError } from "../validation/fields";
+import { assertValid, checkServerAddress } from "../validation/fields";
 
 /**
  * Everything a client needs to reach a server over verified TLS, in one value: what
@@ -56,8 +57,7 @@ export function checkRedisConnection(renderer: string, conn: RedisConnection): v
         if (typeof v === "string" && /[\u0000-\u0009\u000b-\u001f\u007f]/.test(v)) problems.push(`[${k}] holds a control character; give the value as the component output it`);
     }
     if (!Number.isInteger(conn.port) || conn.port < 1 || conn.port > 65535) problems.push(`[port] ${JSON.stringify(conn.port)} is not a TCP port`);
-    const found_ = found(problems);
-    if (found_.length > 0) throw new ValidationError(renderer, found_);
+    assertValid(renderer, problems);
 }
 
 /** A Kubernetes Secret manifest, as `kubectl apply` or `@pulumi/kubernetes` takes it. */
@@ -111,7 +111,7 @@ export function renderServiceBindingSecret(conn: RedisConnection, meta: { name: 
  * `@pulumi/kubernetes`'s Secret for the connection, when that package is installed (an optional
  * peer dependency: nothing else in this library loads it).
  */
-export function serviceBindingSecret(name: string, conn: import("@pulumi/pulumi").Input<RedisConnection>, args: { namespace?: string }, opts?: import("@pulumi/pulumi").CustomResourceOptions): unknown {
+export function serviceBindingSecret(name: string, conn: pulumi.Input<RedisConnection>, args: { namespace?: string }, opts?: pulumi.CustomResourceOptions): unknown {
     let k8s: any;
     try {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -119,8 +119,6 @@ export function serviceBindingSecret(name: string, conn: import("@pulumi/pulumi"
     } catch {
         throw new Error(`serviceBindingSecret ${name}: @pulumi/kubernetes is not installed; npm install @pulumi/kubernetes, or apply renderServiceBindingSecret's manifest yourself`);
     }
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
     const manifest = pulumi.secret(pulumi.output(conn).apply((c) => renderServiceBindingSecret(c as RedisConnection, { name, namespace: args.namespace })));
     return new k8s.core.v1.Secret(name, { metadata: manifest.metadata, type: manifest.type, stringData: manifest.stringData }, opts);
 }

@@ -199,8 +199,10 @@ function childArgs(args: RedisTlsServerArgs, component?: string) {
     const reloadSocket = adminSocket === "" ? undefined : adminSocket;
     const redisUser = args.redisUser ?? defaults.redisGroup;
     const serviceName = args.serviceName ?? defaults.serviceName;
-    // The CA Redis trusts for client certificates: the state CA's root, given either way.
-    const clientRoot = args.ca === undefined || component === undefined ? args.rootCertPem : resolveStateCa(component, { ca: args.ca }).rootCertPem;
+    // With acme or step, the CA Redis trusts for client certificates: the state CA's root, given
+    // either way (without them, RedisServerCertificate reads it).
+    const clientRoot =
+        args.ca === undefined || component === undefined || (args.acme === undefined && args.step === undefined) ? args.rootCertPem : resolveStateCa(component, { ca: args.ca }).rootCertPem;
     const common = { connection: args.connection, redisGroup: redisUser, reloadSocket, reloadUser: args.reloadUser, tlsDir, flavor: args.flavor };
     const acme = args.acme;
     const acmeArgs: AcmeCertificateArgs | undefined =
@@ -264,7 +266,7 @@ function childArgs(args: RedisTlsServerArgs, component?: string) {
         tlsDir,
         stepPath,
     });
-    return { tlsDir, acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot };
+    return { tlsDir, acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs };
 }
 
 /**
@@ -313,7 +315,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
     constructor(name: string, args: RedisTlsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validated before super() and before any child, so bad input registers nothing at all.
         assertRedisTlsServerArgs(name, args);
-        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs, clientRoot } = childArgs(args, `RedisTlsServer ${name}`);
+        const { acme, acmeArgs, stepArgs, stateArgs, configArgs, renewerArgs } = childArgs(args, `RedisTlsServer ${name}`);
         super("redis-tls:index:RedisTlsServer", name, visibleArgs(args), opts);
 
         const certificate =
@@ -332,8 +334,7 @@ export class RedisTlsServer extends pulumi.ComponentResource {
         this.serverName = certificate.serverName;
         this.certPem = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.certPem;
         this.renewsAfter = certificate instanceof AcmeCertificate ? pulumi.output(undefined) : certificate.renewsAfter;
-        this.serverRootCertPem =
-            certificate instanceof StepCertificate ? certificate.rootCertPem : pulumi.output((acme?.rootCertPem ?? clientRoot)!);
+        this.serverRootCertPem = certificate instanceof AcmeCertificate ? pulumi.output(acme!.rootCertPem) : certificate.rootCertPem;
         const port = args.tlsPort ?? CONFIG_DEFAULTS.tlsPort;
         this.connection = pulumi
             .all([args.connection.host, this.serverName, this.serverRootCertPem])
