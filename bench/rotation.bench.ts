@@ -1,12 +1,17 @@
-// npm run bench:rotation: client load against a real test host while its certificate is rotated N
-// times, once with this project's hot reload and once with the unmodified cert-renewer template
-// (systemctl try-reload-or-restart, which restarts Redis). Prints failed requests and latency side
-// by side. Needs root and the test tools (bash tests/install-deps.sh). Traffic: the test host only.
+// npm run bench:rotation: client load while a server's certificate is rotated N times, on two
+// targets: a real test host (this project's hot reload, then the unmodified cert-renewer template,
+// systemctl try-reload-or-restart, which restarts Redis), and a container on the run's own Docker
+// engine (renewed by `pulumi up` a renewal slot later each time and hot-loaded, then restarted
+// instead, which is what recreating it would cost at least). Prints failed requests and latency
+// side by side. Needs root and the test tools (bash tests/install-deps.sh). Traffic: the test host
+// and loopback only.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import Redis from "ioredis";
 import { startPebble } from "../tests/acme";
+import { startDockerEngine } from "../tests/docker/engine";
 import { runProgram } from "../tests/harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost } from "../tests/hosts";
 import { clientCertFromRun } from "../tests/support/clientCert";
@@ -17,6 +22,7 @@ const NAME = "bench1.test";
 const UNIT = "cert-renewer@redis-server.service";
 
 interface Result {
+    target: string;
     mode: string;
     rotations: number;
     requests: number;
@@ -32,10 +38,10 @@ async function sh(host: TestHost, command: string): Promise<string> {
 }
 
 /** Runs CLIENTS sequential PING loops until `rotate` finishes; counts failures and times each request. */
-async function underLoad(host: TestHost, login: object, mode: string, rotate: () => Promise<number>): Promise<Result> {
+async function underLoad(at: { target: string; address: string; port: number }, login: object, mode: string, rotate: () => Promise<number>): Promise<Result> {
     // No offline queue and no retries: a request that cannot be served fails and is counted.
     const clients = Array.from({ length: CLIENTS }, () => {
-        const c = new Redis({ host: host.address, port: 6379, ...login, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 20 });
+        const c = new Redis({ host: at.address, port: at.port, ...login, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 20 });
         c.on("error", () => undefined);
         return c;
     });
@@ -61,6 +67,7 @@ async function underLoad(host: TestHost, login: object, mode: string, rotate: ()
     clients.forEach((c) => c.disconnect());
     latencies.sort((a, b) => a - b);
     return {
+        target: at.target,
         mode,
         rotations,
         requests: latencies.length,
@@ -92,6 +99,76 @@ function rotator(host: TestHost): () => Promise<number> {
     };
 }
 
+/** Rotates by `step` ROTATIONS times, waiting each time until `serial` changes; returns how many changed. */
+function rotating(serial: () => Promise<string>, step: (i: number) => Promise<void>): () => Promise<number> {
+    return async () => {
+        let changed = 0;
+        for (let i = 0; i < ROTATIONS; i++) {
+            await new Promise((r) => setTimeout(r, 1000));
+            const before = await serial();
+            await step(i);
+            let after = before;
+            for (let t = 0; t < 100 && after === before; t++) {
+                after = await serial().catch(() => before);
+                if (after === before) await new Promise((r) => setTimeout(r, 100));
+            }
+            if (after !== before) changed++;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        return changed;
+    };
+}
+
+/** The container target: the default program with no hosts, renewed by `pulumi up` one renewal slot later each time. */
+async function containerTarget(work: string): Promise<Result[]> {
+    const engine = await startDockerEngine();
+    try {
+        const image = await engine.importImage();
+        const port = 16379;
+        const stateDir = path.join(work, "container-state");
+        const up = (clockOffsetMs = 0) =>
+            runProgram({
+                program: path.join(__dirname, "..", "stack", "index.ts"),
+                stateDir,
+                clockOffsetMs,
+                config: { "docker:host": engine.host, "redis-tls:container": JSON.stringify({ image, publishPort: port }) },
+            });
+        const first = await up();
+        if (!first.ok) throw new Error(first.error);
+        const app = (first.outputs.apps as Record<string, any>).app;
+        const tlsOpts = { ca: first.outputs.rootCertPem as string, servername: "localhost", cert: app.certPem, key: app.keyPem };
+        // The application may not run INFO, which ioredis's ready check sends.
+        const login = { username: app.username, password: app.password, tls: tlsOpts, enableReadyCheck: false };
+        const serial = () =>
+            new Promise<string>((resolve, reject) => {
+                const s = tls.connect({ host: "127.0.0.1", port, ...tlsOpts }, () => {
+                    resolve(s.getPeerX509Certificate()!.serialNumber);
+                    s.destroy();
+                });
+                s.once("error", reject);
+            });
+        // 480 h: the default 720 h certificate's renewal slot.
+        const slot = 480 * 3_600_000;
+        const containerId = (first.resources.find((r) => r.type === "docker:index/container:Container")!.outputs as { name: string }).name;
+        const at = { target: "container", address: "127.0.0.1", port };
+        const ours = await underLoad(at, login, "redis-tls hot reload", rotating(serial, async (i) => {
+            const r = await up((i + 1) * slot + 3_600_000);
+            if (!r.ok) throw new Error(r.error);
+        }));
+        const restart = await underLoad(at, login, "restart (recreation)", rotating(serial, async () => {
+            // The other of the last two generations made live, loaded only by the restart, as a recreated container would.
+            const swap = "cd /etc/redis-tls && p=$(readlink previous) && l=$(readlink live) && ln -sfn \"$p\" live.new && mv -fT live.new live && ln -sfn \"$l\" previous.new && mv -fT previous.new previous";
+            const r = await engine.docker(["exec", "-u", "0", containerId, "bash", "-c", swap]);
+            if (r.code !== 0) throw new Error(r.stderr);
+            const restarted = await engine.docker(["restart", "-t", "1", containerId]);
+            if (restarted.code !== 0) throw new Error(restarted.stderr);
+        }));
+        return [ours, restart];
+    } finally {
+        await engine.stop();
+    }
+}
+
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-bench-"));
     const fixture = await startHosts(["bench1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] });
@@ -118,16 +195,18 @@ async function main(): Promise<void> {
         };
         // Every start renews; the timer stays out of the way.
         await sh(host, `systemctl stop cert-renewer@redis-server.timer && mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nEnvironment=RENEW_AFTER_PERCENT=0\\n' > /etc/systemd/system/${UNIT}.d/zz-bench.conf && systemctl daemon-reload`);
-        const ours = await underLoad(host, login, "redis-tls hot reload", rotator(host));
+        const at = { target: "host", address: host.address, port: 6379 };
+        const ours = await underLoad(at, login, "redis-tls hot reload", rotator(host));
         // The seed's behaviour: the template's ExecStartPost, no override of it.
         await sh(host, `sed -i '/^ExecStartPost/d' /etc/systemd/system/${UNIT}.d/override.conf && systemctl daemon-reload`);
-        const seed = await underLoad(host, login, "template restart (seed)", rotator(host));
+        const seed = await underLoad(at, login, "template restart (seed)", rotator(host));
+        const container = await containerTarget(work);
 
         console.log(`${CLIENTS} clients sending PING back to back over TLS; ${ROTATIONS} rotations each`);
-        console.log("mode                       rotations  requests  failed  p99 (ms)  worst (ms)");
-        for (const r of [ours, seed]) {
+        console.log("target     mode                       rotations  requests  failed  p99 (ms)  worst (ms)");
+        for (const r of [ours, seed, ...container]) {
             console.log(
-                `${r.mode.padEnd(25)}  ${String(r.rotations).padStart(9)}  ${String(r.requests).padStart(8)}  ${String(r.failed).padStart(6)}  ${r.p99Ms.toFixed(1).padStart(8)}  ${r.worstMs.toFixed(1).padStart(10)}`,
+                `${r.target.padEnd(9)}  ${r.mode.padEnd(25)}  ${String(r.rotations).padStart(9)}  ${String(r.requests).padStart(8)}  ${String(r.failed).padStart(6)}  ${r.p99Ms.toFixed(1).padStart(8)}  ${r.worstMs.toFixed(1).padStart(10)}`,
             );
         }
     } finally {

@@ -92,7 +92,7 @@ export const redisTlsComponentsStrict: ResourceValidationPolicy = {
     description: "redis-tls servers must require client certificates (authClients other than \"no\") and open no plaintext port.",
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        if (args.type !== "redis-tls:index:RedisTlsServer" && args.type !== "redis-tls:index:RedisTlsConfig") return;
+        if (!["redis-tls:index:RedisTlsServer", "redis-tls:index:RedisTlsConfig", "redis-tls:index:RedisTlsContainer"].includes(args.type)) return;
         if (args.props.authClients === "no") report(`${args.name}: authClients "no" lets any client that reaches the port connect without a certificate; use "yes" (or "optional" with password login)`);
         const plaintext = args.props.plaintextPort;
         if (typeof plaintext === "number" && plaintext !== 0) report(`${args.name}: plaintextPort ${plaintext} opens a plaintext listener; leave it 0`);

@@ -1,19 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, deploy, parseStackConfig } from "../components";
 
-// The default program: stack config in, a CA (and an issuer), TLS-only Redis hosts and trusting clients out.
+// The default program: stack config in, a CA (and an issuer), TLS-only Redis hosts (or, with no
+// hosts, one TLS-only container on the local Docker engine) and trusting clients out.
 const config = new pulumi.Config();
 const raw = Object.fromEntries(CONFIG_KEYS.map((key) => [key, config.get(key)]));
 const parsed = parseStackConfig(raw);
 const result = deploy(parsed, {
-    sshPrivateKey: config.requireSecret("sshPrivateKey"),
+    sshPrivateKey: config.getSecret("sshPrivateKey"),
+    // The engine the docker provider uses: the container steps' docker CLI talks to the same one.
+    dockerHost: new pulumi.Config("docker").get("host"),
     caIssuerPrivateKeyPem: parsed.caRootCertPem === undefined ? undefined : config.requireSecret("caIssuerPrivateKeyPem"),
     stepProvisionerPassword: config.getSecret("stepProvisionerPassword"),
 });
 
 /** The CA root clients trust. */
 export const rootCertPem = result.rootCertPem;
-/** Per host: the TLS endpoint, the name to verify, and when `pulumi up` next renews. */
+/** Per host (or `container`): the TLS endpoint, the name to verify, and when `pulumi up` next renews. */
 export const servers = result.servers;
 /** Per application: its rediss:// URL, user, server name, CA, certificate, key and password (a secret). */
 export const apps = result.apps;

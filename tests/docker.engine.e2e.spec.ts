@@ -76,4 +76,42 @@ describe("the test run's Docker engine", function () {
         assert.equal(fs.existsSync("/run/containerd"), initial.containerd, "containerd's shim directory as found");
         assert.equal(fs.existsSync("/etc/docker/key.json"), initial.key, "no trust key written to /etc/docker");
     });
+
+    it("after a crashed run (killed with its engine and a container running), the next start removes what it left", async () => {
+        // A test process that starts an engine, runs a container, and is killed before its after hook.
+        const script = `const { startDockerEngine } = require(${JSON.stringify(path.join(__dirname, "docker", "engine"))});
+(async () => {
+  const e = await startDockerEngine();
+  const image = await e.importImage();
+  const r = await e.docker(["run", "-d", "--network", "none", image, "sleep", "600"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  console.log(e.host);
+  setInterval(() => undefined, 1000);
+})();`;
+        const { spawn } = await import("node:child_process");
+        const child = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+        const host = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            child.stdout!.on("data", (d) => {
+                out += d;
+                if (out.includes("\n")) resolve(out.trim());
+            });
+            child.once("exit", (c) => reject(new Error(`the crashing run exited ${c} before its engine was up`)));
+        });
+        child.kill("SIGKILL");
+        const root = path.dirname(host.replace(/^unix:\/\//, ""));
+        const stalePid = Number(fs.readFileSync(path.join(root, "docker.pid"), "utf8"));
+        assert.ok(fs.existsSync(`/proc/${stalePid}`), "the crashed run's dockerd outlived it");
+        const next = await startDockerEngine();
+        try {
+            assert.equal(fs.existsSync(`/proc/${stalePid}`), false, "its dockerd is gone");
+            assert.equal(fs.existsSync(root), false, "its files are gone");
+            assert.equal((await next.docker(["ps", "-q"])).stdout.trim(), "", "the new engine runs nothing of the old one");
+        } finally {
+            await next.stop();
+        }
+        assert.deepEqual(await links(), initial.links, "no interface left behind");
+        assert.equal(fs.readFileSync("/proc/mounts", "utf8").includes(root), false, "no mount left under its root");
+        assert.equal((await check("bash", ["-c", "pgrep -fx 'sleep 600' || true"])).trim(), "", "the crashed run's container stopped with its engine");
+    });
 });

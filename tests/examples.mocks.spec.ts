@@ -57,6 +57,11 @@ const EXPECTED: Record<string, Expectation> = {
         resources: ["command:remote:Command billing-csr", "command:remote:Command billing-install", "command:remote:Command valkey-1-config-install"],
         secretOutputs: { server: false, billingKeyPath: false },
     },
+    docker: {
+        config: cfg({}),
+        resources: ["docker:index/container:Container redis", "command:local:Command redis-csr", "command:local:Command redis-reload", "docker:index/image:Image orders-image-image"],
+        secretOutputs: { endpoint: false, ordersConnection: true, ordersImage: false },
+    },
     "kubernetes-binding": {
         config: cfg({ redisHostKey: HOST_KEY, keystorePassword: "changeit-0" }),
         resources: ["kubernetes:core/v1:Secret orders-redis", "command:local:Command orders-password"],

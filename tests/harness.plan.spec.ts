@@ -1,4 +1,8 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { checkImage } from "./harness/docker";
 import { plan } from "./harness/plan";
 
 // The steps the harness takes for docker:* changes, as terraform-provider-docker v4.5's schema says.
@@ -16,6 +20,38 @@ describe("harness: plans for docker:* resources", () => {
         assert.equal(step({ memoryReservation: 64 }), "update");
         assert.equal(step({ healthcheck: { tests: ["CMD", "false"] } }), "update");
         assert.equal(step({ image: "j" }), "replace");
+    });
+
+    it("an image updates (is built again) on any change, never replaces", () => {
+        const image = { imageName: "a:1", build: { context: "c", dockerfile: "c/Dockerfile", args: { BASE: "x" }, contextDigest: "d1" }, skipPush: true };
+        assert.equal(plan("docker:index/image:Image", { inputs: image }, { ...image, imageName: "a:2" }), "update");
+        assert.equal(plan("docker:index/image:Image", { inputs: image }, { ...image, build: { ...image.build, contextDigest: "d2" } }), "update");
+        assert.equal(plan("docker:index/image:Image", { inputs: image }, image), "same");
+    });
+
+    it("an image's Check opens the Dockerfile (at preview too) and hashes the context: content and mode are inputs", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-image-"));
+        try {
+            const inputs = { imageName: "a:1", build: { context: dir, dockerfile: path.join(dir, "Dockerfile") }, skipPush: true };
+            assert.throws(() => checkImage(inputs), /expected a relative Dockerfile path/);
+            assert.throws(() => checkImage({ ...inputs, build: { context: "nowhere", dockerfile: "nowhere/Dockerfile" } }), /could not open dockerfile at relative path nowhere\/Dockerfile/);
+            fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\n");
+            const digest = () => checkImage(inputs).build.contextDigest;
+            const first = digest();
+            assert.equal(digest(), first);
+            fs.chmodSync(path.join(dir, "Dockerfile"), 0o600);
+            assert.notEqual(digest(), first, "a mode change is a change");
+            fs.chmodSync(path.join(dir, "Dockerfile"), 0o644);
+            assert.equal(digest(), first);
+            fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM scratch\nUSER 1\n");
+            assert.notEqual(digest(), first, "a content change is a change");
+            // Defaults: context ".", dockerfile "<context>/Dockerfile" (none in the repository's root).
+            assert.throws(() => checkImage({ imageName: "a:1", skipPush: true }), /could not open dockerfile at relative path Dockerfile$/);
+            assert.throws(() => checkImage({ ...inputs, skipPush: false }), /locally only/);
+            assert.throws(() => checkImage({ ...inputs, build: { ...inputs.build, target: "x" } }), /does not perform docker image fields build.target/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("networks and volumes replace on any change", () => {

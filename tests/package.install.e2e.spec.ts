@@ -62,7 +62,8 @@ describe("the npm package, from a clean checkout", function () {
             const usage = await check("bash", ["-c", `cd ${JSON.stringify(project)} && npx --no-install redis-tls check; echo "exit $?"`]);
             assert.match(usage, /exit 2$/m, "npx redis-tls is the package's check command");
             for (const r of ["command:remote:Command redis-1-cert-csr", "command:remote:Command redis-1-config-install", "tls:index/locallySignedCert:LocallySignedCert cert-2-signed",
-                "command:local:Command orders-password", "command:remote:Command step-4-sign", "command:remote:Command trust-app-1"]) {
+                "command:local:Command orders-password", "command:remote:Command step-4-sign", "command:remote:Command trust-app-1",
+                "docker:index/container:Container local", "command:local:Command local-reload", "docker:index/image:Image app-image-image"]) {
                 assert.ok(out.resources.includes(r), `${r} registered`);
             }
         });

@@ -3,7 +3,8 @@ import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/p
 import { renderRedisTlsConf } from "../components";
 import { dockerRedisTlsOnly, elastiCacheTransitEncryption, redisTlsComponentsStrict, redisTlsPolicies, remoteCommandPlaintextPort } from "../policy/policies";
 import { recordResources, settle } from "./support/mocks";
-import { RedisTlsServer, CertificateAuthority } from "../components";
+import { RedisTlsContainer, RedisTlsServer, CertificateAuthority } from "../components";
+import { plain } from "./support/mocks";
 
 const connection = { host: "10.0.0.5", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnown" };
 
@@ -41,6 +42,17 @@ describe("the policy pack, offline", () => {
         assert.equal(c("sha256:0123abcd", ["valkey-server", "--port", "6379"]).length, 2, "an image by ID, recognised by the server it runs");
         assert.equal(c("redis/redis-stack:7.4.0-v1").length, 2);
         assert.deepEqual(c("redis-commander:latest"), [], "a Redis tool, not a server");
+    });
+
+    it("Docker: this library's own RedisTlsContainer passes, by its command line alone", async () => {
+        const recorded = recordResources();
+        new RedisTlsContainer("own", { ca: new CertificateAuthority("ca").issuer, tlsPort: 6380 });
+        await settle(recorded);
+        const container = plain(recorded.find((x) => x.type === "docker:index/container:Container")!.inputs);
+        assert.deepEqual(violations(dockerRedisTlsOnly, "docker:index/container:Container", container), []);
+        assert.deepEqual(violations(dockerRedisTlsOnly, "docker:index/container:Container", { ...container, image: "redis:7.4" }), []);
+        const withoutFlags = { ...container, image: "redis:7.4", command: container.command.filter((_: string, i: number) => i < 2) };
+        assert.equal(violations(dockerRedisTlsOnly, "docker:index/container:Container", withoutFlags).length, 2, "the flags are what the policy reads");
     });
 
     it("ElastiCache: transit encryption off or preferred is flagged; required passes", () => {
@@ -81,6 +93,7 @@ describe("the policy pack, offline", () => {
         assert.match(violations(redisTlsComponentsStrict, "redis-tls:index:RedisTlsConfig", { authClients: "no" })[0], /authClients "no"/);
         assert.match(violations(redisTlsComponentsStrict, "redis-tls:index:RedisTlsConfig", { plaintextPort: 6379 })[0], /plaintextPort 6379/);
         assert.deepEqual(violations(redisTlsComponentsStrict, "redis-tls:index:RedisTlsServer", { authClients: "yes", tlsPort: 6379 }), []);
+        assert.match(violations(redisTlsComponentsStrict, "redis-tls:index:RedisTlsContainer", { authClients: "no" })[0], /authClients "no"/);
         // What the policy engine would see: the component's registered inputs.
         const recorded = recordResources();
         const ca = new CertificateAuthority("ca");

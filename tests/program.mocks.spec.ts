@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fingerprint, parseStackConfig } from "../components";
-import { recordResources, sections, settle, valueOf } from "./support/mocks";
+import { plain, recordResources, sections, settle, valueOf } from "./support/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -122,14 +122,59 @@ describe("the default program (stack/index.ts) under mocks", () => {
         assert.throws(() => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:step": step }), /\[redis-tls:stepProvisionerPassword\] is not set but step is/);
     });
 
-    it("fails naming the config key when hosts are not set", () => {
+    it("with no hosts runs one TLS-only container on the local engine: no SSH, the TLS port on loopback only, values reaching the docker CLI as environment", async () => {
+        const recorded = recordResources();
+        const out = loadProgram({ "redis-tls:container": JSON.stringify({ image: "redis:7.2", publishPort: 16379 }), "docker:host": "unix:///run/test-docker.sock" });
+        assert.deepEqual(await valueOf(out.servers), {
+            container: { endpoint: "127.0.0.1:16379", serverName: "localhost", renewsAfter: ((await valueOf(out.servers)) as any).container.renewsAfter },
+        });
+        const app = ((await valueOf(out.apps)) as Record<string, { url: string; host: string; port: number; serverName: string }>).app;
+        assert.deepEqual([app.host, app.port, app.serverName], ["127.0.0.1", 16379, "localhost"]);
+        await settle(recorded);
+        assert.deepEqual(recorded.filter((r) => r.type.startsWith("command:remote")), []);
+        const container = recorded.find((r) => r.type === "docker:index/container:Container")!;
+        const c = plain(container.inputs);
+        assert.deepEqual(c.ports, [{ internal: 6379, external: 16379, ip: "127.0.0.1" }]);
+        assert.deepEqual(c.command, ["redis-server", "/etc/redis-tls/redis-tls.conf", "--port", "0", "--tls-port", "6379", "--dir", "/data"]);
+        assert.equal(c.user, "redis");
+        assert.equal(c.image, plain(recorded.find((r) => r.type === "docker:index/image:Image")!.state).repoDigest);
+        const image = plain(recorded.find((r) => r.type === "docker:index/image:Image")!.inputs);
+        assert.deepEqual(image.build.args, { BASE: "redis:7.2" });
+        assert.equal(image.skipPush, true);
+        for (const step of ["csr", "install", "config", "reload"]) {
+            const cmd = plain(recorded.find((r) => r.name === `redis-container-${step}`)!.inputs);
+            assert.equal(cmd.environment.DOCKER_HOST, "unix:///run/test-docker.sock");
+            // The image, the volumes and the container are data: not one of them is in the command's text.
+            for (const value of [cmd.environment.REDIS_TLS_IMAGE, cmd.environment.REDIS_TLS_VOLUME, cmd.environment.REDIS_TLS_CONTAINER].filter(Boolean)) {
+                assert.ok(!cmd.create.includes(value), `${step}: ${value} in the command text`);
+            }
+        }
+        const dropin = sections(plain(recorded.find((r) => r.name === "redis-container-config")!.inputs).stdin).dropin;
+        assert.match(dropin, /^port 0$/m);
+        assert.match(dropin, /^tls-auth-clients yes$/m);
+    });
+
+    it("refuses, naming the keys, an issuer that needs hosts without hosts, and container config beside hosts", () => {
         recordResources();
-        assert.throws(() => loadProgram({ "redis-tls:sshPrivateKey": SSH_KEY }), /^Error: \[redis-tls:hosts\] is not set; set it with: pulumi config set --path 'hosts\[0\]\.name'/);
+        assert.throws(
+            () => loadProgram({ "redis-tls:acme": JSON.stringify({ directoryUrl: "https://x/d", email: "a@b.c", rootCertPem: "x" }) }),
+            /^Error: \[redis-tls:acme\] is set but redis-tls:hosts is not; .*unset acme, or add hosts$/,
+        );
+        const hosts = JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]);
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:container": "{}" }),
+            /^Error: \[redis-tls:container\] is set but so is redis-tls:hosts/,
+        );
+        assert.throws(() => loadProgram({ "redis-tls:container": JSON.stringify({ publishAddress: "localhost" }) }), /\[publishAddress\] "localhost" is not an IP address/);
+        assert.throws(() => loadProgram({ "redis-tls:container": JSON.stringify({ image: "Redis:7" }) }), /\[image\] "Redis:7" is not an image reference/);
     });
 
     it("fails naming the config key when the SSH key is not set", () => {
         recordResources();
-        assert.throws(() => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]) }), /redis-tls:sshPrivateKey/);
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["a.internal"] }]) }),
+            /^Error: \[redis-tls:sshPrivateKey\] is not set but hosts is; set it with pulumi config set --secret sshPrivateKey < ~\/\.ssh\/id_ed25519$/,
+        );
     });
 
     it("fails at preview, before any resource, on a bad DNS name in stack config", async () => {
@@ -146,8 +191,10 @@ describe("the default program (stack/index.ts) under mocks", () => {
 describe("stack config parsing names the key, the value and the fix", () => {
     const HOSTS = JSON.stringify([{ name: "a", address: "h", hostKey: HOST_KEY }]);
     const cases: Array<[string, Record<string, string>, string]> = [
-        ["hosts is not JSON", { hosts: "redis-1" }, `[redis-tls:hosts] "redis-1" is not a non-empty list of objects; set entries with pulumi config set --path 'hosts[0].address' ...`],
-        ["hosts is empty", { hosts: "[]" }, `[redis-tls:hosts] "[]" is not a non-empty list of objects; set entries with pulumi config set --path 'hosts[0].address' ...`],
+        ["hosts is not JSON", { hosts: "redis-1" }, `[redis-tls:hosts] "redis-1" is not a list of objects; set entries with pulumi config set --path 'hosts[0].address' ...`],
+        ["container is a list", { container: "[]" }, `[redis-tls:container] "[]" is not an object; give {"image": "redis:7.4", "publishPort": 6379}`],
+        ["container field misspelt", { container: '{"port":6380}' },
+            `[redis-tls:container] has unknown field "port"; the fields are image, imageFamily, imageName, publishAddress, publishPort, network, dnsNames, ipAddresses`],
         ["host without address", { hosts: '[{"name":"a"}]' }, `[redis-tls:hosts[0].address] is missing; set it with pulumi config set --path 'hosts[0].address' ...`],
         ["misspelt field", { hosts: '[{"name":"a","address":"h","dnsname":["x"]}]' }, `[redis-tls:hosts[0]] has unknown field "dnsname"; the fields are name, address, hostKey, user, port, dnsNames, ipAddresses, decommissioned`],
         ["host key not pinned", { hosts: '[{"name":"a","address":"10.0.0.5"}]' },

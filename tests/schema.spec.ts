@@ -16,11 +16,15 @@ const ENUMS: Record<string, string> = {
     clientLogin: "ClientLogin",
     flavor: "Flavor",
     osFamily: "OsFamily",
+    imageFamily: "ImageFamily",
+    family: "ImageFamily",
+    restart: "RestartPolicy",
 };
 
 /** What other languages must be able to pass from another resource's outputs. */
 const MUST_BE_INPUTS = ["ca", "caCertPem", "caPrivateKeyPem", "chainPem", "rootCertPem", "clientCaPem", "serverRootCertPem", "serverCaPem",
-    "keyFilePass", "password", "directoryUrl", "caUrl", "rootFingerprint", "renewScript", "host", "privateKey", "hostKey", "serverName", "passwordHash"];
+    "keyFilePass", "password", "directoryUrl", "caUrl", "rootFingerprint", "renewScript", "host", "privateKey", "hostKey", "serverName", "passwordHash",
+    "image", "base", "network", "dockerHost"];
 
 type Props = Record<string, { plain?: boolean; description?: string; $ref?: string; items?: { $ref?: string } }>;
 
@@ -39,7 +43,7 @@ describe("the multi-language schema (Pulumi's component analyzer, offline)", fun
 
     it("is inferred from the library's entry, not the stack program: every exported component and only those", () => {
         const exported = getPulumiComponents(require(path.join(ROOT, "index.ts"))).map((c) => `redis-tls:index:${c.name}`).sort();
-        assert.equal(exported.length, 11);
+        assert.equal(exported.length, 13);
         assert.deepEqual(Object.keys(schema.resources).sort(), exported);
     });
 

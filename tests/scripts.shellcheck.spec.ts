@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run } from "./support/run";
-import { HOST_SCRIPTS } from "./support/renderedScripts";
+import { DOCKERFILES, HOST_SCRIPTS, LOCAL_COMMANDS } from "./support/renderedScripts";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -25,6 +25,22 @@ describe("shellcheck passes on every script", () => {
     for (const [name, script] of Object.entries(HOST_SCRIPTS)) {
         it(`host script ${name}`, async () => {
             const r = await run("shellcheck", ["--shell=bash", "--severity=style", "-"], { stdin: script });
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+        });
+    }
+    for (const [name, script] of Object.entries(LOCAL_COMMANDS)) {
+        it(`local command ${name}`, async () => {
+            const r = await run("shellcheck", ["--shell=sh", "--severity=style", "-"], { stdin: script });
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+        });
+    }
+    // Docker runs each RUN line with /bin/sh -c (dash, ash or bash, by family): POSIX sh, with the build args set.
+    for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
+        it(`RUN lines of ${name}`, async () => {
+            const runs = dockerfile.split("\n").filter((l) => l.startsWith("RUN ")).map((l) => l.slice(4));
+            assert.ok(runs.length > 0);
+            const args = dockerfile.split("\n").filter((l) => l.startsWith("ARG ")).map((l) => `export ${l.slice(4)}=x`);
+            const r = await run("shellcheck", ["--shell=sh", "--severity=style", "-"], { stdin: [...args, ...runs].join("\n") + "\n" });
             assert.equal(r.code, 0, r.stdout + r.stderr);
         });
     }

@@ -18,6 +18,10 @@ import {
     validateStepCaArgs,
     validateStepCertificateArgs,
     StepCertificateArgs,
+    CaTrustImageArgs,
+    RedisTlsContainerArgs,
+    validateCaTrustImageArgs,
+    validateRedisTlsContainerArgs,
 } from "../components";
 import { pems } from "./support/pems";
 
@@ -37,6 +41,9 @@ const stepCert = (o: Partial<StepCertificateArgs>): StepCertificateArgs => ({
     connection, dnsNames: ["redis-1.internal"], clientCaPem: pem,
     issuer: { caUrl: "https://ca.internal:9443", rootFingerprint: "a".repeat(64), provisionerPassword: "p" }, ...o,
 });
+const container = (o: Partial<RedisTlsContainerArgs>): RedisTlsContainerArgs => ({ caCertPem: intermediate, caPrivateKeyPem: "k", chainPem: intermediate, rootCertPem: pem, ...o });
+const inContainer = (o: Partial<RedisTlsContainerArgs>) => validateRedisTlsContainerArgs("redis", container(o));
+const trustImage = (o: Partial<CaTrustImageArgs>): CaTrustImageArgs => ({ base: "node:20-bookworm", imageName: "team/app-with-ca:1", rootCertPem: pem, ...o });
 const renewer = (o: Partial<CertRenewerArgs>): CertRenewerArgs => ({ connection, renewScript: "#!/bin/bash\n", ...o });
 
 // Each row: one plausible mistake, the validator that must catch it, and the exact message.
@@ -221,6 +228,28 @@ const cases: Array<[string, () => string[], string]> = [
         `[caCertPem, caPrivateKeyPem] not given; pass CertificateAuthority.issuer as ca (or its four PEM outputs)`],
     ["ACME server with an IP SAN", () => validateRedisTlsServerArgs({ connection, dnsNames: ["redis-1.internal"], ipAddresses: ["10.0.0.5"], rootCertPem: pem, acme: { directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: pem } }),
         `[ipAddresses] ["10.0.0.5"] cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`],
+    ["container image with upper case", () => inContainer({ image: "Redis:7" }),
+        `[image] "Redis:7" is not an image reference; use e.g. "redis:7.4", "valkey/valkey:9" or "registry.example.com:5000/team/redis@sha256:<64 hex>"`],
+    ["container image with a shell word", () => inContainer({ image: "redis:7 --privileged" }),
+        `[image] "redis:7 --privileged" is not an image reference; use e.g. "redis:7.4", "valkey/valkey:9" or "registry.example.com:5000/team/redis@sha256:<64 hex>"`],
+    ["container published on a name", () => inContainer({ publishAddress: "localhost" }),
+        `[publishAddress] "localhost" is not an IP address; use dotted IPv4 such as "10.0.0.5" or IPv6 such as "fd00::5"`],
+    ["container published port out of range", () => inContainer({ publishPort: 70000 }), `[publishPort] 70000 is not a TCP port; use a whole number from 1 to 65535`],
+    ["container network with a space", () => inContainer({ network: "my net" }),
+        `[network] "my net" is not a Docker object name; use letters, digits, "_", "." and "-", starting with a letter or digit`],
+    ["container restart policy unknown", () => inContainer({ restart: "sometimes" as never }),
+        `[restart] "sometimes" is not supported; use one of "no", "on-failure", "always", "unless-stopped"`],
+    ["container image family unknown", () => inContainer({ imageFamily: "arch" as never }), `[imageFamily] "arch" is not supported; use one of "debian", "alpine", "rhel"`],
+    ["container without a CA", () => validateRedisTlsContainerArgs("redis", {}),
+        `[caCertPem, caPrivateKeyPem, chainPem, rootCertPem] not given; pass CertificateAuthority.issuer as ca (or its four PEM outputs)`],
+    ["container user that is redis-tls's own", () => inContainer({ users: [{ name: "redis-tls-admin", rules: "+@read", passwordHash: "a".repeat(64) }] }),
+        `[users[0].name] "redis-tls-admin" is one of redis-tls's own users (redis-tls-admin, redis-tls-reload); give the application another name`],
+    ["derived image tag with a digest", () => validateCaTrustImageArgs(trustImage({ imageName: `team/app@sha256:${"a".repeat(64)}` })),
+        `[imageName] "team/app@sha256:${"a".repeat(64)}" cannot name a built image; use lower-case "repository:tag", e.g. "team/app-with-ca:1"`],
+    ["derived image user with a shell word", () => validateCaTrustImageArgs(trustImage({ user: "app; rm" })),
+        `[user] "app; rm" is not a user; use a name such as "app" or a uid such as "10001", optionally ":group"`],
+    ["derived image root that is a leaf", () => validateCaTrustImageArgs(trustImage({ rootCertPem: leaf })),
+        `[rootCertPem] certificate 1 ("CN=leaf.test") is not a CA certificate; give the CA's certificate, not a leaf`],
 ];
 
 describe("bad input is refused before anything is created, naming the field, the value and the fix", () => {
@@ -237,8 +266,10 @@ describe("bad input is refused before anything is created, naming the field, the
             [
                 validateServerCertificateArgs(cert({})), validateRedisTlsConfigArgs(conf({})), validateCertificateAuthorityArgs({}),
                 validateCaDistributionArgs(dist({})), validateAcmeCertificateArgs(acme({})), validateCertRenewerArgs(renewer({})),
+                inContainer({}), inContainer({ publishAddress: "0.0.0.0", image: `registry.example.com:5000/team/redis@sha256:${"b".repeat(64)}` }),
+                validateCaTrustImageArgs(trustImage({ user: "10001:10001" })),
             ],
-            [[], [], [], [], [], []],
+            [[], [], [], [], [], [], [], [], []],
         );
     });
 });

@@ -60,12 +60,17 @@ export function hostCsrStep(
         },
         { parent, dependsOn: a.dependsOn },
     );
-    // Nothing but the configured names gets signed: the CA copies the CSR's subject and SANs.
-    return csr.stdout.apply((out) => {
-        const pem = extractCsr(`${name}-csr stdout`, out);
-        assertCsrNames(`${name}-csr stdout`, pem, { commonName: t.commonName ?? t.dnsNames[0] ?? t.ipAddresses[0], dnsNames: t.dnsNames, ipAddresses: t.ipAddresses, uris: t.uris });
-        return pem;
-    });
+    return csr.stdout.apply((out) => csrFromStdout(`${name}-csr stdout`, out, t));
+}
+
+/**
+ * The CSR in a CSR step's output, which must ask for exactly the target's names: nothing but the
+ * configured names gets signed (the CA copies the CSR's subject and SANs).
+ */
+export function csrFromStdout(label: string, out: string, t: { commonName?: string; dnsNames: string[]; ipAddresses: string[]; uris?: string[] }): string {
+    const pem = extractCsr(label, out);
+    assertCsrNames(label, pem, { commonName: t.commonName ?? t.dnsNames[0] ?? t.ipAddresses[0], dnsNames: t.dnsNames, ipAddresses: t.ipAddresses, uris: t.uris });
+    return pem;
 }
 
 /**

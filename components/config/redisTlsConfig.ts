@@ -231,6 +231,29 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
 }
 
 /**
+ * The `users` section of a config install: the applications' users.acl lines, each password hash
+ * checked when it resolves (with password login every user needs one; with certificate login none
+ * is stored).
+ */
+export function appUsersSection(component: string, users: AclUserArgs[], clientLogin: ClientLogin): pulumi.Output<string> {
+    return pulumi.all(users.map((u) => pulumi.output(u.passwordHash))).apply((hashes) =>
+        renderAppUsers(
+            users.map((u, i) => {
+                const passwordHash = clientLogin === "password" ? hashes[i] : undefined;
+                if (clientLogin === "password") {
+                    assertValid(component, found([
+                        passwordHash === undefined
+                            ? `[users[${i}].passwordHash] resolved to nothing; with clientLogin "password" pass RedisClientCertificate.passwordHash of a password-login identity`
+                            : checkPasswordHash(`users[${i}].passwordHash`, passwordHash),
+                    ]));
+                }
+                return { name: u.name, rules: u.rules, passwordHash };
+            }),
+        ),
+    );
+}
+
+/**
  * The TLS part of redis.conf as a drop-in included last from the distro's file, with the ACL users
  * that make a certificate an identity rather than an admin key, installed on the host. Redis is
  * restarted only when the drop-in, the users or the include changed.
@@ -274,23 +297,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
                       ),
                   );
 
-        const users = pulumi
-            .all((args.users ?? []).map((u) => pulumi.output(u.passwordHash)))
-            .apply((hashes) =>
-                renderAppUsers(
-                    (args.users ?? []).map((u, i) => {
-                        const passwordHash = clientLogin === "password" ? hashes[i] : undefined;
-                        if (clientLogin === "password") {
-                            assertValid(component, found([
-                                passwordHash === undefined
-                                    ? `[users[${i}].passwordHash] resolved to nothing; with clientLogin "password" pass RedisClientCertificate.passwordHash of a password-login identity`
-                                    : checkPasswordHash(`users[${i}].passwordHash`, passwordHash),
-                            ]));
-                        }
-                        return { name: u.name, rules: u.rules, passwordHash };
-                    }),
-                ),
-            );
+        const users = appUsersSection(component, args.users ?? [], clientLogin);
         const install = new command.remote.Command(
             `${name}-install`,
             {

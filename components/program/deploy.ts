@@ -7,15 +7,23 @@ import { AclUserArgs } from "../config/acl";
 import { assertRedisTlsServerArgs, RedisTlsServer, RedisTlsServerArgs } from "../server/redisTlsServer";
 import { StepBootstrap } from "../step/stepBootstrap";
 import { StepCa, StepIssuer } from "../step/stepCa";
+import { CONTAINER_DEFAULTS, RedisTlsContainer, RedisTlsContainerArgs, validateRedisTlsContainerArgs } from "../container/redisTlsContainer";
+import { assertValid } from "../validation/fields";
 import { StackConfig } from "./stackConfig";
+
+/** The default program's container, when there are no hosts. */
+export const CONTAINER_NAME = "redis-container";
 
 /** Secrets of the default program, read from stack config as Outputs. */
 export interface StackSecrets {
-    sshPrivateKey: pulumi.Input<string>;
+    /** Required with hosts, clients or stepCa. */
+    sshPrivateKey?: pulumi.Input<string>;
     /** Required with StackConfig.caRootCertPem. */
     caIssuerPrivateKeyPem?: pulumi.Input<string>;
     /** Required with StackConfig.step. */
     stepProvisionerPassword?: pulumi.Input<string>;
+    /** The engine the container steps use (the docker provider's `docker:host`), when there are no hosts. */
+    dockerHost?: pulumi.Input<string>;
 }
 
 /** What the default program exports per application (a secret: it holds the key and password). */
@@ -53,6 +61,20 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (issuers.length > 1) {
         throw new Error(`[redis-tls:${issuers.join(", redis-tls:")}] are all set; choose one issuer for the servers' certificates`);
     }
+    const inContainer = config.hosts.length === 0;
+    if (inContainer && issuers.length > 0) {
+        throw new Error(
+            `[redis-tls:${issuers[0]}] is set but redis-tls:hosts is not; the container the default program runs without hosts is issued by the CA in state or your organisation's: unset ${issuers[0]}, or add hosts`,
+        );
+    }
+    if (!inContainer && config.container !== undefined) {
+        throw new Error("[redis-tls:container] is set but so is redis-tls:hosts; the container runs only when there are no hosts: unset one of them");
+    }
+    const needsSsh = config.hosts.length > 0 ? "hosts" : config.clients.length > 0 ? "clients" : config.stepCa !== undefined ? "stepCa" : undefined;
+    if (needsSsh !== undefined && secrets.sshPrivateKey === undefined) {
+        throw new Error(`[redis-tls:sshPrivateKey] is not set but ${needsSsh} is; set it with pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519`);
+    }
+    const sshPrivateKey = secrets.sshPrivateKey!;
     const bootstrapped = config.clients.findIndex((c) => c.stepBootstrap);
     if (bootstrapped >= 0 && config.step === undefined && config.stepCa === undefined) {
         throw new Error(
@@ -67,7 +89,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             ? undefined
             : new StepCa("redis-step-ca", {
                   connection: {
-                      host: config.stepCa.address, user: config.stepCa.user, port: config.stepCa.port, privateKey: secrets.sshPrivateKey, hostKey: config.stepCa.hostKey,
+                      host: config.stepCa.address, user: config.stepCa.user, port: config.stepCa.port, privateKey: sshPrivateKey, hostKey: config.stepCa.hostKey,
                   },
                   name: config.stepCa.name,
                   dnsNames: config.stepCa.dnsNames,
@@ -105,7 +127,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         throw new Error(`[redis-tls:apps[${clash}].name] "${config.apps[clash].name}" is also a Redis host's name, so that host's certificate would log in as the app; rename the app`);
     }
     const serverArgs = (host: (typeof config.hosts)[number], users: AclUserArgs[]): RedisTlsServerArgs => ({
-        connection: { host: host.address, user: host.user, port: host.port, privateKey: secrets.sshPrivateKey, hostKey: host.hostKey },
+        connection: { host: host.address, user: host.user, port: host.port, privateKey: sshPrivateKey, hostKey: host.hostKey },
         dnsNames: host.dnsNames,
         ipAddresses: host.ipAddresses,
         caCertPem: ca.issuerCertPem,
@@ -129,9 +151,23 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         }
     });
     const pending = pulumi.output("0".repeat(64));
+    const pendingUsers = config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }));
     for (const host of config.hosts) {
-        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }))));
+        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers));
     }
+    const containerArgs = (users: AclUserArgs[]): RedisTlsContainerArgs => ({
+        ...config.container,
+        ca: ca.issuer,
+        dockerHost: secrets.dockerHost,
+        tlsPort: config.tlsPort,
+        authClients: config.authClients,
+        validityHours: config.validityHours,
+        keyAlgorithm: config.keyAlgorithm,
+        flavor: config.flavor,
+        clientLogin: config.clientLogin,
+        users,
+    });
+    if (inContainer) assertValid(`RedisTlsContainer ${CONTAINER_NAME}`, validateRedisTlsContainerArgs(CONTAINER_NAME, containerArgs(pendingUsers)));
     const passwords = config.apps.map((a) => (login === "password" ? makeAclPassword(`redis-app-${a.name}-password`) : undefined));
     const users = config.apps.map((a, i) => ({ name: a.name, rules: a.rules, passwordHash: passwords[i]?.passwordHash }));
 
@@ -151,6 +187,16 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
     }
 
+    if (inContainer) {
+        const container = new RedisTlsContainer(CONTAINER_NAME, containerArgs(users));
+        serverRoots.push(container.rootCertPem);
+        const c = containerArgs(users);
+        endpoints.push({ host: c.publishAddress ?? CONTAINER_DEFAULTS.publishAddress, port: c.publishPort ?? c.tlsPort ?? CONTAINER_DEFAULTS.tlsPort, serverName: container.serverName });
+        servers.container = pulumi
+            .all([container.endpoint, container.serverName, container.renewsAfter])
+            .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, renewsAfter }));
+    }
+
     // Clients verify servers against the root that signs them.
     const rootCertPem = stepCa?.rootCertPem ?? serverRoots[0] ?? ca.rootCertPem;
     const gone = new Set(config.clients.filter((c) => c.decommissioned).map((c) => `redis-ca-clients-${c.name}`));
@@ -161,7 +207,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             hosts: config.clients.map((c) => ({
                 name: c.name,
                 osFamily: c.osFamily,
-                connection: { host: c.address, user: c.user, port: c.port, privateKey: secrets.sshPrivateKey, hostKey: c.hostKey },
+                connection: { host: c.address, user: c.user, port: c.port, privateKey: sshPrivateKey, hostKey: c.hostKey },
             })),
         },
         gone.size > 0 ? { transformations: [decommissioned((n) => gone.has(n))] } : undefined,
@@ -172,7 +218,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         new StepBootstrap(
             `redis-step-bootstrap-${c.name}`,
             {
-                connection: { host: c.address, user: c.user, port: c.port, privateKey: secrets.sshPrivateKey, hostKey: c.hostKey },
+                connection: { host: c.address, user: c.user, port: c.port, privateKey: sshPrivateKey, hostKey: c.hostKey },
                 caUrl: step!.caUrl,
                 rootFingerprint: step!.rootFingerprint,
             },
@@ -186,7 +232,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     config.apps.forEach((a, i) => {
         const on = a.client === undefined ? undefined : config.clients.find((c) => c.name === a.client);
         const app = new RedisClientCertificate(`redis-app-${a.name}`, {
-            connection: on === undefined ? undefined : { host: on.address, user: on.user, port: on.port, privateKey: secrets.sshPrivateKey, hostKey: on.hostKey },
+            connection: on === undefined ? undefined : { host: on.address, user: on.user, port: on.port, privateKey: sshPrivateKey, hostKey: on.hostKey },
             keyGroup: a.group,
             username: a.name,
             servers: endpoints,

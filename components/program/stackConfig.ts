@@ -1,5 +1,6 @@
 import type { ClientLogin } from "../config/acl";
 import type { AuthClients } from "../config/redisTlsConfig";
+import type { ImageFamily } from "../container/images";
 import type { OsFamily } from "../distribution/scripts";
 import type { KeyAlgorithm } from "../keyAlgorithm";
 import type { Flavor } from "../server/flavor";
@@ -45,9 +46,27 @@ export interface AppConfig {
 /** The application the default program declares when `apps` is not set: its own keys, read and write, nothing dangerous. */
 export const DEFAULT_APPS: AppConfig[] = [{ name: "app", rules: "~app:* resetchannels +@connection +@read +@write -@dangerous" }];
 
+/**
+ * The `container` stack config object: the TLS-only server the default program runs on the local
+ * Docker engine when no `hosts` are given (see RedisTlsContainer).
+ */
+export interface ContainerConfig {
+    image?: string;
+    imageFamily?: ImageFamily;
+    imageName?: string;
+    publishAddress?: string;
+    publishPort?: number;
+    network?: string;
+    dnsNames?: string[];
+    ipAddresses?: string[];
+}
+
 /** The default program's stack config, parsed; secrets are read separately as Outputs. */
 export interface StackConfig {
+    /** Redis hosts over SSH; none: one container on the local Docker engine. */
     hosts: HostConfig[];
+    /** The container, when there are no hosts. */
+    container?: ContainerConfig;
     clients: ClientConfig[];
     /** Application identities (default: DEFAULT_APPS); `[]` declares none. */
     apps: AppConfig[];
@@ -105,6 +124,7 @@ export interface AcmeConfig {
 /** The config keys the default program reads, without the project prefix. */
 export const CONFIG_KEYS = [
     "hosts",
+    "container",
     "clients",
     "caCommonName",
     "keyAlgorithm",
@@ -131,18 +151,11 @@ function parseJson(raw: string): unknown {
     }
 }
 
-function parseList<T>(key: string, raw: string | undefined, required: boolean, fields: readonly string[]): T[] {
-    if (raw === undefined) {
-        if (required) {
-            throw new Error(
-                `[${PROJECT}:${key}] is not set; set it with: pulumi config set --path '${key}[0].name' redis-1 && pulumi config set --path '${key}[0].address' 10.0.0.5`,
-            );
-        }
-        return [];
-    }
+function parseList<T>(key: string, raw: string | undefined, fields: readonly string[]): T[] {
+    if (raw === undefined) return [];
     const value = parseJson(raw);
-    if (!Array.isArray(value) || (required && value.length === 0)) {
-        throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not a non-empty list of objects; set entries with pulumi config set --path '${key}[0].address' ...`);
+    if (!Array.isArray(value)) {
+        throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not a list of objects; set entries with pulumi config set --path '${key}[0].address' ...`);
     }
     value.forEach((entry, i) => {
         if (typeof entry !== "object" || entry === null) {
@@ -241,8 +254,11 @@ function parseObject<T>(key: string, raw: string | undefined, required: string[]
  */
 export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number], string>>): StackConfig {
     return {
-        hosts: parseList<HostConfig>("hosts", raw.hosts, true, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
-        clients: parseList<ClientConfig>("clients", raw.clients, false, ["name", "address", "hostKey", "user", "port", "osFamily", "stepBootstrap", "decommissioned"]),
+        hosts: parseList<HostConfig>("hosts", raw.hosts, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
+        container: parseObject<ContainerConfig>(
+            "container", raw.container, [], ["image", "imageFamily", "imageName", "publishAddress", "publishPort", "network", "dnsNames", "ipAddresses"], `{"image": "redis:7.4", "publishPort": 6379}`,
+        ),
+        clients: parseList<ClientConfig>("clients", raw.clients, ["name", "address", "hostKey", "user", "port", "osFamily", "stepBootstrap", "decommissioned"]),
         apps: parseApps(raw.apps),
         // Closed sets stay strings here: the components check them and name the config key's field.
         clientLogin: raw.clientLogin as ClientLogin | undefined,

@@ -21,6 +21,60 @@ export interface DockerEngine {
     stop(): Promise<void>;
 }
 
+/** Every engine's files live in a directory named so; one left behind is a crashed run's. */
+const ROOT_PREFIX = "/tmp/rtls-docker-";
+
+const alive = (pid: number): boolean => {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+};
+
+/**
+ * What a test run that crashed (killed before its after hook) left: its dockerd and containerd
+ * (dockerd outlives the node process that spawned it), their mounts, the engine's files and the
+ * default bridge. Each process is recognised by its command line naming that engine's root; one
+ * test run uses the engine at a time.
+ */
+export async function reapStaleEngines(): Promise<string[]> {
+    const reaped: string[] = [];
+    for (const entry of fs.readdirSync(path.dirname(ROOT_PREFIX))) {
+        const root = path.join(path.dirname(ROOT_PREFIX), entry);
+        if (!root.startsWith(ROOT_PREFIX) || !fs.statSync(root).isDirectory()) continue;
+        const owned = fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p)).map(Number).filter((pid) => {
+            try {
+                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(root + "/");
+            } catch {
+                return false;
+            }
+        });
+        // dockerd first, alone: on SIGTERM it stops its containers, docker-proxy processes and containerd.
+        const isDockerd = (pid: number) => {
+            try {
+                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("/usr/sbin/dockerd\0");
+            } catch {
+                return false;
+            }
+        };
+        for (const group of [owned.filter(isDockerd), owned]) {
+            for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+                for (const pid of group.filter(alive)) process.kill(pid, signal);
+                for (let i = 0; i < 200 && group.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+            }
+        }
+        // Longest first: a container's shm inside the data root, netns files inside the exec root.
+        const mounts = fs.readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m?.startsWith(root + "/"));
+        for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
+        fs.rmSync(root, { recursive: true, force: true });
+        reaped.push(root);
+    }
+    if (reaped.length > 0) spawnSync("ip", ["link", "delete", BRIDGE.name]);
+    return reaped;
+}
+
 /** The default bridge's interface and subnet: a name and a /24 nothing else on the machine uses. */
 const BRIDGE = { name: "rtlsdocker0", cidr: "172.31.254.1/24" };
 
@@ -32,11 +86,12 @@ const BRIDGE = { name: "rtlsdocker0", cidr: "172.31.254.1/24" };
  * and containerd's shim directory it made.
  */
 export async function startDockerEngine(): Promise<DockerEngine> {
+    await reapStaleEngines();
     if (fs.existsSync("/run/containerd/containerd.sock")) {
         throw new Error("a containerd of the machine's own is running (/run/containerd/containerd.sock); dockerd 20.10 would use it instead of its own");
     }
     const hadContainerdDir = fs.existsSync("/run/containerd");
-    const root = fs.mkdtempSync("/tmp/rtls-docker-");
+    const root = fs.mkdtempSync(ROOT_PREFIX);
     const socket = path.join(root, "docker.sock");
     const host = `unix://${socket}`;
     // Its own config file, so /etc/docker/daemon.json is not read; the trust key (key.json) in its root, not /etc/docker.

@@ -3,8 +3,11 @@
 // container create, network connects, uploads, start, then with `wait` healthy within
 // `waitTimeout`; networks and volumes; deletes with the provider's options and retries. Fields the
 // harness does not perform fail loudly rather than being ignored.
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as http from "http";
+import * as path from "path";
 
 type Plain = Record<string, any>;
 
@@ -294,4 +297,66 @@ export async function createVolume(host: string, logicalName: string, inputs: Pl
 
 export async function deleteVolume(host: string, id: string): Promise<void> {
     await deleteRetrying(host, `/volumes/${id}?force=true`, `volume ${id}`, /in use/);
+}
+
+const IMAGE_FIELDS = ["imageName", "build", "skipPush", "buildOnPreview"];
+const BUILD_FIELDS = ["context", "dockerfile", "builderVersion", "args", "platform", "contextDigest"];
+
+/**
+ * The provider's Check of docker.Image (pulumi-docker's native image.go): context "." and dockerfile
+ * `<context>/Dockerfile` by default, relative to the program's directory; the Dockerfile must exist,
+ * at preview too; `build.contextDigest` is the SHA-256 of the Dockerfile, then of each file's
+ * path, mode and content, so a changed file is a changed input. Only local builds are performed.
+ */
+export function checkImage(inputs: Plain): Plain {
+    const unknown = Object.keys(inputs).filter((k) => !IMAGE_FIELDS.includes(k));
+    unknown.push(...Object.keys(inputs.build ?? {}).filter((k) => !BUILD_FIELDS.includes(k)).map((k) => `build.${k}`));
+    if (unknown.length > 0) throw new Error(`the harness does not perform docker image fields ${unknown.join(", ")}`);
+    if (inputs.skipPush !== true) throw new Error("the harness builds images locally only: set skipPush: true");
+    const build = { ...(inputs.build ?? {}) };
+    build.context ??= ".";
+    build.dockerfile ??= path.join(build.context, "Dockerfile");
+    if (typeof build.dockerfile !== "string" || typeof build.context !== "string") return { ...inputs, build };
+    if (!fs.existsSync(build.dockerfile)) {
+        throw new Error(path.isAbsolute(build.dockerfile) ? `expected a relative Dockerfile path, got ${build.dockerfile}` : `could not open dockerfile at relative path ${build.dockerfile}`);
+    }
+    const hash = crypto.createHash("sha256");
+    hash.update(fs.readFileSync(build.dockerfile));
+    const walk = (dir: string): string[] =>
+        fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])).sort();
+    for (const f of walk(build.context)) {
+        hash.update(path.relative(build.context, f));
+        hash.update((fs.statSync(f).mode & 0o7777).toString(8));
+        hash.update(crypto.createHash("sha256").update(fs.readFileSync(f)).digest());
+        hash.update("\0");
+    }
+    build.contextDigest = hash.digest("hex");
+    return { ...inputs, build };
+}
+
+/**
+ * The provider's create and update of docker.Image: the context as a tar owned by root, sent to the
+ * engine's build API (`builderVersion: "BuilderV1"`, the classic builder; BuildKit needs a session
+ * the harness does not open), tagged `imageName`. The id is the image name; with skipPush,
+ * `repoDigest` is the local image ID. Delete leaves the image, as the provider does.
+ */
+export async function buildImage(host: string, inputs: Plain): Promise<{ id: string; outputs: Plain }> {
+    const build = inputs.build;
+    if (build.builderVersion !== "BuilderV1") throw new Error("the harness builds with the classic builder only: set build.builderVersion BuilderV1");
+    const tar = execFileSync("tar", ["-C", build.context, "-c", "--owner=0", "--group=0", "--numeric-owner", "-f", "-", "."], { maxBuffer: 1 << 30 });
+    const q = new URLSearchParams({
+        t: inputs.imageName, dockerfile: path.relative(build.context, build.dockerfile), buildargs: JSON.stringify(build.args ?? {}), version: "1", rm: "1", forcerm: "1",
+    });
+    const r = await api(host, "POST", `/build?${q}`, undefined, tar);
+    const text = typeof r.body === "string" ? r.body : JSON.stringify(r.body);
+    const failure = text.split("\n").map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((m) => m?.error !== undefined);
+    if (r.status >= 300 || failure !== undefined) throw new Error(`docker build of ${inputs.imageName} failed: ${failure?.error ?? text.slice(-2000)}`);
+    const image = await ok(host, "GET", `/images/${encodeURIComponent(inputs.imageName)}/json`);
+    return {
+        id: inputs.imageName,
+        outputs: {
+            imageName: inputs.imageName, baseImageName: inputs.imageName, repoDigest: image.Id, registryServer: "",
+            context: build.context, dockerfile: path.relative(build.context, build.dockerfile), platform: build.platform,
+        },
+    };
 }

@@ -40,6 +40,8 @@ const RULES: Record<string, Rules> = {
             "mustRun", "removeVolumes", "tmpfs", "destroyGraceSeconds", "healthcheck", "init", "containerReadRefreshTimeoutMilliseconds"],
         sets: ["envs", "labels", "networksAdvanced", "volumes", "mounts", "uploads", "capabilities", "dns", "dnsOpts", "dnsSearch", "groupAdds", "hosts", "ulimits", "devices", "securityOpts"],
     },
+    // pulumi-docker's native Image: Diff reports every changed key as an update, never a replacement.
+    "docker:index/image:Image": { replace: [] },
     // docker_network and docker_volume: every field is ForceNew.
     "docker:index/network:Network": {},
     "docker:index/volume:Volume": {},

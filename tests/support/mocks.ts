@@ -67,8 +67,13 @@ export function recordResources(preview = false, opts: { csrStdout?: (csr: strin
                         Object.assign(state, tls.locallySignedCert(inputs).outputs);
                         break;
                     case "command:local:Command":
-                        // What makeAclPassword's command prints: 32 random bytes in hex.
+                        // What makeAclPassword's command prints: 32 random bytes in hex; a container's CSR step, a CSR.
                         if (args.name.endsWith("-password")) state.stdout = randomBytes(32).toString("hex");
+                        if (args.name.endsWith("-csr")) state.stdout = (opts.csrStdout ?? ((c) => c))(hostCsr(String(inputs.create)));
+                        break;
+                    case "docker:index/image:Image":
+                        // skipPush: the local image ID.
+                        state.repoDigest = `sha256:${randomBytes(32).toString("hex")}`;
                         break;
                     case "command:remote:Command":
                         stepCa ??= mockStepCa();

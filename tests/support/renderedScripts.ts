@@ -20,6 +20,11 @@ import {
     renderStepRenewScript,
     renderStepSignLocalScript,
     renderStepSignOnCaScript,
+    inHelperContainer,
+    inServerContainer,
+    renderContainerConfScript,
+    renderDerivedDockerfile,
+    renderHealthCheck,
 } from "../../components";
 
 const dir = { tlsDir: "/etc/redis-tls", group: "redis" };
@@ -38,6 +43,9 @@ export const HOST_SCRIPTS: Record<string, string> = {
     "key-and-csr.encrypted-rsa.sh": renderKeyAndCsrScript({ ...dir, ...sans, keyAlgorithm: "RSA_3072", commonName: "redis-1.example.internal", encryptKey: true }),
     "install-cert.sh": renderInstallCertScript({ ...dir, ...sans, ...pins, reload }),
     "install-cert.no-reload.sh": renderInstallCertScript({ ...dir, ...sans, ...pins }),
+    "container-conf.sh": renderContainerConfScript({ ...dir, dataDir: "/data", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload" }),
+    "container-health.sh": renderHealthCheck({ tlsPort: 6379, serverName: "localhost", serverNameIsIp: false, tlsDir: dir.tlsDir }) + "\n",
+    "container-health.ip.sh": renderHealthCheck({ tlsPort: 6380, serverName: "fd00::5", serverNameIsIp: true, tlsDir: dir.tlsDir }) + "\n",
     "install-conf.sh": renderInstallConfScript({
         ...dir, redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload",
         aclUser: "redis-tls-acl", socket: "/run/redis/redis-server.sock", server: "redis-server", cli: "redis-cli",
@@ -73,6 +81,23 @@ export const HOST_SCRIPTS: Record<string, string> = {
 const conf = {
     tlsPort: 6379, plaintextPort: 0, bind: ["*", "-::*"], tlsDir: dir.tlsDir, authClients: "yes", replication: true, cluster: true,
     protocols: ["TLSv1.2", "TLSv1.3"], adminSocket: "/run/redis/redis-server.sock",
+};
+
+/** The commands `pulumi up` runs where it runs (/bin/sh) to reach a container's files, by golden file name. */
+export const LOCAL_COMMANDS: Record<string, string> = {
+    "container-helper.local.sh": inHelperContainer("echo in the helper", { tlsDir: dir.tlsDir, dataDir: "/data" }),
+    "container-exec.local.sh": inServerContainer("echo in the server"),
+};
+
+const toolsNeeded = [{ command: "bash", pkg: "bash" }, { command: "openssl", pkg: "openssl" }];
+
+/** Every Dockerfile the container components build from, by golden file name. */
+export const DOCKERFILES: Record<string, string> = {
+    "server.debian.Dockerfile": renderDerivedDockerfile({ family: "debian", needs: toolsNeeded, trustRoot: false }),
+    "server.alpine.Dockerfile": renderDerivedDockerfile({ family: "alpine", needs: toolsNeeded, trustRoot: false }),
+    "trust.debian.Dockerfile": renderDerivedDockerfile({ family: "debian", needs: [], trustRoot: true }),
+    "trust.alpine.Dockerfile": renderDerivedDockerfile({ family: "alpine", needs: [], trustRoot: true, user: "10001" }),
+    "trust.rhel.Dockerfile": renderDerivedDockerfile({ family: "rhel", needs: [], trustRoot: true, user: "app:app" }),
 };
 
 /** Every systemd unit the renewer installs, by golden file name. */

@@ -6,12 +6,14 @@ import * as lib from "redis-tls";
 import {
     AcmeCertificate,
     CaDistribution,
+    CaTrustImage,
     CertificateAuthority,
     CertRenewer,
     KeyAlgorithm,
     RedisClientCertificate,
     RedisServerCertificate,
     RedisTlsConfig,
+    RedisTlsContainer,
     RedisTlsServer,
     StepBootstrap,
     StepCa,
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
         stepCa,
         new StepBootstrap("app-4-bootstrap", { connection: { ...connection, host: "10.0.0.10" }, caUrl: stepCa.caUrl, rootFingerprint: stepCa.rootFingerprint }),
         new StepCertificate("step-4", { connection: { ...connection, host: "10.0.0.10" }, ipAddresses: ["10.0.0.10"], issuer: stepCa.issuer, clientCaPem: ca.rootCertPem }),
+        new RedisTlsContainer("local", { ca: ca.issuer, users: [{ name: "orders", rules: "~orders:* +@read", passwordHash: orders.passwordHash }] }),
+        new CaTrustImage("app-image", { base: "node:20-bookworm", imageName: "team/app-with-ca:1", rootCertPem: ca.rootCertPem }),
     );
     await Promise.all(components.map((c) => new Promise((resolve) => c.urn.apply(resolve))));
     await new Promise((resolve) => server.serverName.apply(resolve));

@@ -1,0 +1,1 @@
+reply=$({ printf 'PING\r\n'; sleep 1; } | openssl s_client -quiet -no_ign_eof -connect 127.0.0.1:6380 -verify_ip 'fd00::5' -verify_return_error -CAfile /etc/redis-tls/live/ca.crt -cert /etc/redis-tls/live/redis.crt -cert_chain /etc/redis-tls/live/redis.crt -key /etc/redis-tls/live/redis.key 2> /dev/null); case "$reply" in "+PONG"* | "-NOAUTH"*) exit 0 ;; *) exit 1 ;; esac

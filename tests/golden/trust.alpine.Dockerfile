@@ -1,0 +1,8 @@
+# Made by redis-tls; the base image and the CA root are build args.
+ARG BASE
+FROM ${BASE}
+USER root
+RUN set -e; set --; command -v update-ca-certificates > /dev/null || set -- "$@" ca-certificates; if [ "$#" -gt 0 ]; then apk add --no-cache "$@"; fi
+ARG REDIS_TLS_ROOT
+RUN set -e; printf '%s' "$REDIS_TLS_ROOT" | base64 -d > /usr/local/share/ca-certificates/redis-tls.crt; chmod 644 /usr/local/share/ca-certificates/redis-tls.crt; grep -q -- '-----BEGIN CERTIFICATE-----' /usr/local/share/ca-certificates/redis-tls.crt; update-ca-certificates
+USER 10001
