@@ -131,6 +131,24 @@ describe("container: the default program with no hosts, on a real Docker engine"
         assert.equal((await exec(containerId, "redis", ["/bin/bash", "-c", wrongCa])).code, 1, "a store without the root fails the check");
     });
 
+    it("turns unhealthy while verified TLS with its certificate fails, and healthy again when it works", async () => {
+        const health = async () => (await inspect(containerId)).State.Health.Status as string;
+        const until = async (status: string) => {
+            for (let i = 0; i < 60 && (await health()) !== status; i++) await new Promise((r) => setTimeout(r, 1000));
+            return health();
+        };
+        // The admin, over the root-only socket: the server now trusts another CA for client certificates.
+        const setCa = (file: string) =>
+            exec(containerId, "0:redis", ["bash", "-c", `REDISCLI_AUTH=$(cat /etc/redis-tls/admin.pass) redis-cli -s /data/redis-server.sock --user redis-tls-admin CONFIG SET tls-ca-cert-file ${file}`]);
+        assert.equal((await setCa("/etc/ssl/certs/ca-certificates.crt")).stdout.trim(), "OK");
+        try {
+            assert.equal(await until("unhealthy"), "unhealthy");
+        } finally {
+            assert.equal((await setCa("/etc/redis-tls/live/ca.crt")).stdout.trim(), "OK");
+        }
+        assert.equal(await until("healthy"), "healthy");
+    });
+
     it("a second pulumi up changes nothing", async () => {
         const again = await up();
         ok(again);
@@ -160,22 +178,27 @@ describe("container: the default program with no hosts, on a real Docker engine"
         open.destroy();
     });
 
-    it("CaTrustImage: a Debian-family image derived with the root in its system store verifies the server's chain; the base image does not", async () => {
+    it("CaTrustImage: a Debian-family image derived with the root in its system store verifies the server's chain, as the base's own user; the base image does not", async () => {
         const stateCa = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-ca-image-state-"));
         try {
+            // An application image that runs as its own user.
+            const base = "redis-tls-test/app-base:1";
+            const built = await engine.docker(["build", "-t", base, "-"], { stdin: `FROM ${image}\nUSER nobody\n` });
+            assert.equal(built.code, 0, built.stderr);
             const r = await runProgram({
                 program: CA_TRUST_PROGRAM,
                 stateDir: stateCa,
-                config: { "docker:host": engine.host, "redis-tls:base": image, "redis-tls:rootCertPem": first.outputs.rootCertPem as string },
+                config: { "docker:host": engine.host, "redis-tls:base": base, "redis-tls:rootCertPem": first.outputs.rootCertPem as string },
             });
             ok(r);
+            assert.equal((await inspect(r.outputs.imageId as string)).Config.User, "nobody", "the base's user, not root");
             const chain = (await exec(containerId, "0", ["cat", "/etc/redis-tls/live/redis.crt"])).stdout;
             const verify = (img: string) =>
                 engine.docker(["run", "--rm", "-i", "--network", "none", img, "sh", "-c", "cat > /tmp/chain.pem && openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt -untrusted /tmp/chain.pem /tmp/chain.pem"], { stdin: chain });
             const derived = await verify(r.outputs.imageId as string);
             assert.equal(derived.code, 0, derived.stderr);
             assert.match(derived.stdout, /OK/);
-            assert.notEqual((await verify(image)).code, 0);
+            assert.notEqual((await verify(base)).code, 0);
         } finally {
             fs.rmSync(stateCa, { recursive: true, force: true });
         }

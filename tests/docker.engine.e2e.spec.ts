@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startDockerEngine, DockerEngine } from "./docker/engine";
+import { reapStaleEngines, startDockerEngine, DockerEngine } from "./docker/engine";
 import { freePort } from "./support/redisProcess";
 import { check } from "./support/run";
 import { TestCa } from "./support/testCa";
@@ -98,7 +98,9 @@ describe("the test run's Docker engine", function () {
             });
             child.once("exit", (c) => reject(new Error(`the crashing run exited ${c} before its engine was up`)));
         });
+        const gone = new Promise((r) => child.once("exit", r));
         child.kill("SIGKILL");
+        await gone;
         const root = path.dirname(host.replace(/^unix:\/\//, ""));
         const stalePid = Number(fs.readFileSync(path.join(root, "docker.pid"), "utf8"));
         assert.ok(fs.existsSync(`/proc/${stalePid}`), "the crashed run's dockerd outlived it");
@@ -107,6 +109,8 @@ describe("the test run's Docker engine", function () {
             assert.equal(fs.existsSync(`/proc/${stalePid}`), false, "its dockerd is gone");
             assert.equal(fs.existsSync(root), false, "its files are gone");
             assert.equal((await next.docker(["ps", "-q"])).stdout.trim(), "", "the new engine runs nothing of the old one");
+            assert.deepEqual(await reapStaleEngines(), [], "an engine whose run is alive is left alone");
+            assert.equal((await next.docker(["version", "--format", "{{.Server.Version}}"])).code, 0);
         } finally {
             await next.stop();
         }

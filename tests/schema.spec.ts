@@ -54,7 +54,7 @@ describe("the multi-language schema (Pulumi's component analyzer, offline)", fun
             const m = require(${JSON.stringify(ROOT)});
             console.log(JSON.stringify({ components: getPulumiComponents(m).length, stack: "rootCertPem" in m || "apps" in m }));`;
         const out = JSON.parse(await check("node", ["-r", "ts-node/register/transpile-only", "-e", script]));
-        assert.deepEqual(out, { components: 11, stack: false });
+        assert.deepEqual(out, { components: 13, stack: false });
     });
 
     it("documents every argument, output and type field", () => {

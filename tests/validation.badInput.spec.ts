@@ -244,6 +244,8 @@ const cases: Array<[string, () => string[], string]> = [
         `[caCertPem, caPrivateKeyPem, chainPem, rootCertPem] not given; pass CertificateAuthority.issuer as ca (or its four PEM outputs)`],
     ["container user that is redis-tls's own", () => inContainer({ users: [{ name: "redis-tls-admin", rules: "+@read", passwordHash: "a".repeat(64) }] }),
         `[users[0].name] "redis-tls-admin" is one of redis-tls's own users (redis-tls-admin, redis-tls-reload); give the application another name`],
+    ["container certificate login on the default Redis image", () => inContainer({ clientLogin: "certificate" }),
+        `[clientLogin] "certificate" needs Redis 8.6+ or Valkey 9.0+, and the default image redis:7.4 is older; set image (e.g. "redis:8.6") or flavor "valkey"`],
     ["derived image tag with a digest", () => validateCaTrustImageArgs(trustImage({ imageName: `team/app@sha256:${"a".repeat(64)}` })),
         `[imageName] "team/app@sha256:${"a".repeat(64)}" cannot name a built image; use lower-case "repository:tag", e.g. "team/app-with-ca:1"`],
     ["derived image user with a shell word", () => validateCaTrustImageArgs(trustImage({ user: "app; rm" })),
@@ -268,8 +270,9 @@ describe("bad input is refused before anything is created, naming the field, the
                 validateCaDistributionArgs(dist({})), validateAcmeCertificateArgs(acme({})), validateCertRenewerArgs(renewer({})),
                 inContainer({}), inContainer({ publishAddress: "0.0.0.0", image: `registry.example.com:5000/team/redis@sha256:${"b".repeat(64)}` }),
                 validateCaTrustImageArgs(trustImage({ user: "10001:10001" })),
+                inContainer({ clientLogin: "certificate", flavor: "valkey" }), inContainer({ clientLogin: "certificate", image: "redis:8.6" }),
             ],
-            [[], [], [], [], [], [], [], [], []],
+            [[], [], [], [], [], [], [], [], [], [], []],
         );
     });
 });

@@ -19,6 +19,8 @@ export interface RedisTlsConfValues {
     adminSocket?: string;
     /** "certificate": the client certificate's CN is the ACL user (`tls-auth-clients-user CN`). */
     clientLogin?: ClientLogin;
+    /** The server's group may use the socket too (0770; in a container, root's reload joins it instead of needing a capability). */
+    adminSocketGroup?: boolean;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -59,7 +61,7 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         "enable-protected-configs no",
         "enable-debug-command no",
         "enable-module-command no",
-        ...(v.adminSocket === undefined ? [] : [`unixsocket ${v.adminSocket}`, "unixsocketperm 700"]),
+        ...(v.adminSocket === undefined ? [] : [`unixsocket ${v.adminSocket}`, `unixsocketperm ${v.adminSocketGroup ? "770" : "700"}`]),
         `include ${files.usersAcl}`,
     ];
     return lines.join("\n") + "\n";
@@ -154,6 +156,25 @@ export interface InstallConfScriptArgs extends UsersArgs {
 export const CERTIFICATE_LOGIN_SINCE = { Redis: "8.6", Valkey: "9.0" } as const;
 
 /**
+ * Shell lines that stop a script, before it changes anything, when this server cannot log a client
+ * in by its certificate (`tls-auth-clients-user`, which clientLogin "certificate" needs: a server
+ * without it would not start with the drop-in).
+ */
+export function renderCertificateLoginCheck(server: string): string {
+    const since = CERTIFICATE_LOGIN_SINCE;
+    return `# clientLogin "certificate" needs tls-auth-clients-user; a server without it would not start with the drop-in.
+version=$(${shellQuote(server)} --version)
+re='^(Redis|Valkey) server v=([0-9]+)[.]([0-9]+)'
+if [[ ! $version =~ $re ]] ||
+    { [ "\${BASH_REMATCH[1]}" = Redis ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Redis.replace(".", "0")} )); } ||
+    { [ "\${BASH_REMATCH[1]}" = Valkey ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Valkey.replace(".", "0")} )); }; then
+  echo "[clientLogin] 'certificate': this host's server ($version) cannot log a client in by its certificate (Redis ${since.Redis}+ or Valkey ${since.Valkey}+ can); nothing was changed. Use clientLogin 'password', or upgrade the server" >&2
+  exit 1
+fi
+`;
+}
+
+/**
  * Installs the drop-in and the application users read from stdin (sections `dropin`, `users`) and
  * users.acl (redis-tls's passwords made here, on first run), installs the redis.conf check as an
  * ExecStartPre of the service and runs it. Redis restarts only when the drop-in or redis.conf
@@ -166,24 +187,10 @@ export function renderInstallConfScript(a: InstallConfScriptArgs): string {
     assertNoMarkerLine(repair, "REDIS_TLS_REPAIR");
     const check = `${LIBEXEC}/redis-conf-${a.serviceName}`;
     const live = a.socket !== undefined && a.aclUser !== undefined;
-    const since = CERTIFICATE_LOGIN_SINCE;
     return `set -euo pipefail
 umask 077
 ${shellLib("root_dir", "put", "read_sections")}${live ? renderApplyUsersFunction({ socket: a.socket!, aclUser: a.aclUser!, cli: a.cli }) : ""}tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} unit=${shellQuote(a.serviceName)} check=${shellQuote(check)}
-${
-    a.clientLogin === "certificate"
-        ? `# clientLogin "certificate" needs tls-auth-clients-user; a server without it would not start with the drop-in.
-version=$(${shellQuote(a.server)} --version)
-re='^(Redis|Valkey) server v=([0-9]+)[.]([0-9]+)'
-if [[ ! $version =~ $re ]] ||
-    { [ "\${BASH_REMATCH[1]}" = Redis ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Redis.replace(".", "0")} )); } ||
-    { [ "\${BASH_REMATCH[1]}" = Valkey ] && (( BASH_REMATCH[2] * 100 + BASH_REMATCH[3] < ${since.Valkey.replace(".", "0")} )); }; then
-  echo "[clientLogin] 'certificate': this host's server ($version) cannot log a client in by its certificate (Redis ${since.Redis}+ or Valkey ${since.Valkey}+ can); nothing was changed. Use clientLogin 'password', or upgrade the server" >&2
-  exit 1
-fi
-`
-        : ""
-}root_dir "$tls" "$group" 750
+${a.clientLogin === "certificate" ? renderCertificateLoginCheck(a.server) : ""}root_dir "$tls" "$group" 750
 root_dir ${LIBEXEC} root 755
 root_dir "/etc/systemd/system/$unit.service.d" keep
 work=$(mktemp -d)

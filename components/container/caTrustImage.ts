@@ -20,9 +20,8 @@ export interface CaTrustImageArgs {
      */
     family?: ImageFamily;
     /**
-     * The user the derived image runs as (the build runs as root, which Docker cannot undo on its
-     * own). Give the base image's user when it has one.
-     * @default root
+     * The user the derived image runs as.
+     * @default the base image's own (the trust store is made in a first stage and copied onto the base)
      */
     user?: string;
 }
@@ -41,9 +40,12 @@ export function validateCaTrustImageArgs(args: CaTrustImageArgs): string[] {
 
 /**
  * An application image that trusts the CA with no code change: the base image with the root added
- * to its system trust store (update-ca-certificates or update-ca-trust), built on the engine with
- * @pulumi/docker and kept local (push it with your registry's tooling, or use imageId). A new root
- * rebuilds it.
+ * to its system trust store (update-ca-certificates or update-ca-trust, run as root in a first
+ * stage; the store is copied onto the base, which keeps its user and entrypoint), built on the
+ * engine with @pulumi/docker and kept local (push it with your registry's tooling, or use imageId).
+ * A new root rebuilds it. The image then trusts the root for every name, not only Redis's: whoever
+ * holds the CA key can impersonate any TLS server to it. Where the client takes a CA file, prefer
+ * the connection's caPem.
  */
 export class CaTrustImage extends pulumi.ComponentResource {
     /** The tag given. */

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { show, Problem } from "../validation/fields";
 
 /**
@@ -22,10 +23,19 @@ const INSTALL: Record<ImageFamily, (packages: string) => string> = {
         `pm=$(command -v dnf || command -v microdnf || command -v yum) && "$pm" install -y ${p} && "$pm" clean all`,
 };
 
-const TRUST: Record<ImageFamily, { anchor: string; refresh: string; tool: string }> = {
-    debian: { anchor: "/usr/local/share/ca-certificates/redis-tls.crt", refresh: "update-ca-certificates", tool: "update-ca-certificates" },
-    alpine: { anchor: "/usr/local/share/ca-certificates/redis-tls.crt", refresh: "update-ca-certificates", tool: "update-ca-certificates" },
-    rhel: { anchor: "/etc/pki/ca-trust/source/anchors/redis-tls.pem", refresh: "update-ca-trust extract", tool: "update-ca-trust" },
+/** Where the first stage gathers the trust store for the final stage. */
+const STAGE = "/redis-tls-store";
+
+const TRUST: Record<ImageFamily, { anchor: string; refresh: string; tool: string; store: string[] }> = {
+    debian: {
+        anchor: "/usr/local/share/ca-certificates/redis-tls.crt", refresh: "update-ca-certificates", tool: "update-ca-certificates",
+        store: ["/usr/share/ca-certificates", "/usr/local/share/ca-certificates", "/etc/ssl/certs"],
+    },
+    alpine: {
+        anchor: "/usr/local/share/ca-certificates/redis-tls.crt", refresh: "update-ca-certificates", tool: "update-ca-certificates",
+        store: ["/usr/share/ca-certificates", "/usr/local/share/ca-certificates", "/etc/ssl/certs"],
+    },
+    rhel: { anchor: "/etc/pki/ca-trust/source/anchors/redis-tls.pem", refresh: "update-ca-trust extract", tool: "update-ca-trust", store: ["/etc/pki/ca-trust"] },
 };
 
 /** Where a derived image of each family keeps the root, and the bundle its store is read from. */
@@ -41,7 +51,7 @@ export interface DerivedImageArgs {
     needs: { command: string; pkg: string }[];
     /** Put the root (build arg REDIS_TLS_ROOT, base64 of the PEM) into the system trust store. */
     trustRoot: boolean;
-    /** The user the image runs as afterwards (the build runs as root). Unset: root. */
+    /** The user the image runs as afterwards. Unset: the base image's own (with trustRoot), else root. */
     user?: string;
 }
 
@@ -49,21 +59,28 @@ export interface DerivedImageArgs {
  * A Dockerfile that derives an image from the build arg BASE. Values are build args (data), never
  * Dockerfile text: the base image and the root reach the build as `--build-arg`s, so the file is
  * the same for every base and every CA. A package is installed only when its command is missing, so
- * an image that has it builds offline.
+ * an image that has it builds offline. With trustRoot the store is made as root in a first stage
+ * and copied onto the base, so the image keeps the base's user, entrypoint and everything else.
  */
 export function renderDerivedDockerfile(a: DerivedImageArgs): string {
     const needs = a.trustRoot ? [...a.needs, { command: TRUST[a.family].tool, pkg: "ca-certificates" }] : a.needs;
     const missing = needs.map((n) => `command -v ${n.command} > /dev/null || set -- "$@" ${n.pkg}`).join("; ");
+    const t = TRUST[a.family];
     const lines = [
         "# Made by redis-tls; the base image and the CA root are build args.",
         "ARG BASE",
-        "FROM ${BASE}",
+        a.trustRoot ? "FROM ${BASE} AS trust" : "FROM ${BASE}",
         "USER root",
         ...(needs.length === 0 ? [] : [`RUN set -e; set --; ${missing}; if [ "$#" -gt 0 ]; then ${INSTALL[a.family]('"$@"')}; fi`]),
         ...(a.trustRoot
             ? [
                   "ARG REDIS_TLS_ROOT",
-                  `RUN set -e; printf '%s' "$REDIS_TLS_ROOT" | base64 -d > ${TRUST[a.family].anchor}; chmod 644 ${TRUST[a.family].anchor}; grep -q -- '-----BEGIN CERTIFICATE-----' ${TRUST[a.family].anchor}; ${TRUST[a.family].refresh}`,
+                  // The store goes over in one COPY that always adds the anchor: the classic builder on
+                  // vfs fails ("layer does not exist") on a COPY that changes nothing.
+                  `RUN set -e; printf '%s' "$REDIS_TLS_ROOT" | base64 -d > ${t.anchor}; chmod 644 ${t.anchor}; grep -q -- '-----BEGIN CERTIFICATE-----' ${t.anchor}; ${t.refresh}; ` +
+                      t.store.map((d) => `mkdir -p ${STAGE}${path.posix.dirname(d)}; cp -a ${d} ${STAGE}${path.posix.dirname(d)}/`).join("; "),
+                  "FROM ${BASE}",
+                  `COPY --from=trust ${STAGE}/ /`,
               ]
             : []),
         ...(a.user === undefined ? [] : [`USER ${a.user}`]),

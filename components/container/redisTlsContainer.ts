@@ -12,7 +12,7 @@ import { checkStateCaArgs, resolveStateCa, signWithStateCa, StateCaArgs } from "
 import { RedisConnection, redissUrl } from "../client/connectionSettings";
 import { ACL_DEFAULTS, AclUserArgs, checkAclUsers, CLIENT_LOGINS, ClientLogin } from "../config/acl";
 import { AUTH_CLIENTS, AuthClients, appUsersSection, TLS_PROTOCOLS, TlsProtocol } from "../config/redisTlsConfig";
-import { renderRedisTlsConf } from "../config/render";
+import { CERTIFICATE_LOGIN_SINCE, renderRedisTlsConf } from "../config/render";
 import { DEFAULT_TLS_DIR } from "../host/layout";
 import { encodeSections } from "../host/shell";
 import { KEY_ALGORITHMS, KeyAlgorithm, keyUsages } from "../keyAlgorithm";
@@ -34,7 +34,7 @@ export interface RedisTlsContainerArgs extends StateCaArgs {
      * The server image: Redis 7+ or Valkey, with a shell. A derived image adds bash and openssl
      * where it lacks them (the key is made and checked with them inside it, and the health check
      * verifies TLS with them); that build needs the family's package mirror unless the image has both.
-     * @default "redis:7.4"
+     * @default "redis:7.4" ("valkey/valkey:9" with flavor "valkey")
      */
     image?: pulumi.Input<string>;
     /**
@@ -131,7 +131,8 @@ export interface RedisTlsContainerArgs extends StateCaArgs {
 }
 
 export const CONTAINER_DEFAULTS = {
-    image: "redis:7.4",
+    /** The official image of each flavor. */
+    image: { redis: "redis:7.4", valkey: "valkey/valkey:9" },
     imageFamily: "debian",
     dnsNames: ["localhost"],
     ipAddresses: ["127.0.0.1"],
@@ -188,6 +189,11 @@ export function validateRedisTlsContainerArgs(name: string, args: RedisTlsContai
     const protocols = args.protocols ?? CONTAINER_DEFAULTS.protocols;
     if (protocols.length === 0) problems.push(`[protocols] [] allows no TLS version; use ["TLSv1.2", "TLSv1.3"] or ["TLSv1.3"]`);
     protocols.forEach((p) => problems.push(checkOneOf("protocols", p, TLS_PROTOCOLS)));
+    if (clientLogin === "certificate" && args.image === undefined && (args.flavor ?? "redis") === "redis") {
+        problems.push(
+            `[clientLogin] "certificate" needs Redis ${CERTIFICATE_LOGIN_SINCE.Redis}+ or Valkey ${CERTIFICATE_LOGIN_SINCE.Valkey}+, and the default image ${CONTAINER_DEFAULTS.image.redis} is older; set image (e.g. "redis:8.6") or flavor "valkey"`,
+        );
+    }
     if (clientLogin === "certificate") {
         (args.users ?? []).forEach((u, i) => {
             if ([...dnsNames, ...ipAddresses].includes(u.name)) {
@@ -207,7 +213,7 @@ export function validateRedisTlsContainerArgs(name: string, args: RedisTlsContai
  * the volume and hot-loads it over the root-only socket, without recreating the container.
  */
 export class RedisTlsContainer extends pulumi.ComponentResource {
-    /** Where clients connect: publishAddress:publishPort. */
+    /** Where clients on the engine's machine connect: publishAddress (loopback for a wildcard) and publishPort. */
     public readonly endpoint: pulumi.Output<string>;
     /** The name clients verify: the first DNS name, else the first IP. */
     public readonly serverName: pulumi.Output<string>;
@@ -251,7 +257,7 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
         const family = (args.imageFamily ?? CONTAINER_DEFAULTS.imageFamily) as ImageFamily;
 
         // The server image, with what the key, install and health check need.
-        const base = checked(component, args.image ?? CONTAINER_DEFAULTS.image, (v) => [checkImageRef("image", v)]);
+        const base = checked(component, args.image ?? CONTAINER_DEFAULTS.image[args.flavor ?? "redis"], (v) => [checkImageRef("image", v)]);
         const build = dockerfileContext(
             renderDerivedDockerfile({ family, needs: [{ command: "bash", pkg: "bash" }, { command: "openssl", pkg: "openssl" }], trustRoot: false }),
         );
@@ -318,6 +324,7 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
             cluster: false,
             protocols: [...(args.protocols ?? CONTAINER_DEFAULTS.protocols)],
             adminSocket: socket,
+            adminSocketGroup: true,
             clientLogin,
         });
         const users = appUsersSection(component, args.users ?? [], clientLogin);
@@ -326,7 +333,7 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
             `${name}-config`,
             {
                 create: inHelperContainer(
-                    renderContainerConfScript({ tlsDir, group, dataDir, adminUser: ACL_DEFAULTS.adminUser, reloadUser: RELOAD_DEFAULTS.user }),
+                    renderContainerConfScript({ tlsDir, group, dataDir, adminUser: ACL_DEFAULTS.adminUser, reloadUser: RELOAD_DEFAULTS.user, server: flavor.server, clientLogin }),
                     { tlsDir, dataDir },
                 ),
                 stdin: confStdin,
@@ -352,6 +359,10 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
                 // On the user's network, other containers reach it by the names its certificate carries.
                 networksAdvanced: args.network === undefined ? undefined : [{ name: args.network, aliases: dnsNames.filter((d) => d !== "localhost") }],
                 restart: args.restart ?? CONTAINER_DEFAULTS.restart,
+                // The server runs as its own user, no setuid binary may raise it, and no process in
+                // the container has a capability (root's reload included: it goes through the group).
+                securityOpts: ["no-new-privileges:true"],
+                capabilities: { drops: ["ALL"] },
                 healthcheck: {
                     tests: ["CMD", "/bin/bash", "-c", renderHealthCheck({ tlsPort, serverName, serverNameIsIp: net.isIP(serverName) !== 0, tlsDir })],
                     interval: "5s",
@@ -374,6 +385,7 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
             {
                 create: inServerContainer(
                     `set -euo pipefail\n${renderReloadFunction({ tlsDir, socket, user: RELOAD_DEFAULTS.user, cli: flavor.cli })}reload_tls\n`,
+                    group,
                 ),
                 environment: environment({ REDIS_TLS_CONTAINER: container.id }),
                 triggers: [install.stdout, container.id],
@@ -382,7 +394,9 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.endpoint = pulumi.output(`${net.isIPv6(publishAddress) ? `[${publishAddress}]` : publishAddress}:${publishPort}`);
+        // Published on every interface, it is reached on the engine's machine through loopback.
+        const reachAt = publishAddress === "0.0.0.0" ? "127.0.0.1" : publishAddress === "::" ? "::1" : publishAddress;
+        this.endpoint = pulumi.output(`${net.isIPv6(reachAt) ? `[${reachAt}]` : reachAt}:${publishPort}`);
         this.serverName = pulumi.output(serverName);
         this.rootCertPem = root.pem;
         this.certPem = certPem;
@@ -391,7 +405,7 @@ export class RedisTlsContainer extends pulumi.ComponentResource {
         this.reloaded = reload.stdout;
         this.containerId = container.id;
         this.imageId = imageId;
-        this.connection = root.pem.apply((caPem) => ({ url: redissUrl(publishAddress, publishPort), host: publishAddress, port: publishPort, serverName, caPem }));
+        this.connection = root.pem.apply((caPem) => ({ url: redissUrl(reachAt, publishPort), host: reachAt, port: publishPort, serverName, caPem }));
         this.registerOutputs({
             endpoint: this.endpoint,
             serverName: this.serverName,

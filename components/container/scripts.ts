@@ -1,5 +1,6 @@
 import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
-import { renderUsersAcl, UsersArgs } from "../config/acl";
+import { ClientLogin, renderUsersAcl, UsersArgs } from "../config/acl";
+import { renderCertificateLoginCheck } from "../config/render";
 
 /**
  * The container target: how a script runs as root where the server's files are. The same host
@@ -30,10 +31,14 @@ exec docker run --rm -i --network none --user 0:0 --entrypoint /bin/bash --mount
 `;
 }
 
-/** `script` with bash as root inside the running server container. */
-export function inServerContainer(script: string): string {
+/**
+ * `script` with bash inside the running server container, as root in the server's group: the
+ * container keeps no capability, so root reaches the server's socket (0770) and data directory
+ * (0750) through the group, and its own files as their owner.
+ */
+export function inServerContainer(script: string, group: string): string {
     return `set -eu
-exec docker exec -i --user 0:0 "$REDIS_TLS_CONTAINER" /bin/bash -c ${quotedScript(script)}
+exec docker exec -i --user 0:${group} "$REDIS_TLS_CONTAINER" /bin/bash -c ${quotedScript(script)}
 `;
 }
 
@@ -65,6 +70,9 @@ export interface ContainerConfScriptArgs extends UsersArgs {
     group: string;
     /** The data directory (the data volume's mount point), made the server user's. */
     dataDir: string;
+    /** The server binary, asked for its version when clientLogin is "certificate". */
+    server: string;
+    clientLogin: ClientLogin;
 }
 
 /**
@@ -76,7 +84,7 @@ export function renderContainerConfScript(a: ContainerConfScriptArgs): string {
     return `set -euo pipefail
 umask 077
 ${shellLib("root_dir", "put", "read_sections")}tls=${shellQuote(a.tlsDir)} group=${shellQuote(a.group)} data=${shellQuote(a.dataDir)}
-root_dir "$tls" "$group" 750
+${a.clientLogin === "certificate" ? renderCertificateLoginCheck(a.server) : ""}root_dir "$tls" "$group" 750
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 read_sections "$work"

@@ -191,7 +191,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         const container = new RedisTlsContainer(CONTAINER_NAME, containerArgs(users));
         serverRoots.push(container.rootCertPem);
         const c = containerArgs(users);
-        endpoints.push({ host: c.publishAddress ?? CONTAINER_DEFAULTS.publishAddress, port: c.publishPort ?? c.tlsPort ?? CONTAINER_DEFAULTS.tlsPort, serverName: container.serverName });
+        endpoints.push({ host: container.connection.host, port: c.publishPort ?? c.tlsPort ?? CONTAINER_DEFAULTS.tlsPort, serverName: container.serverName });
         servers.container = pulumi
             .all([container.endpoint, container.serverName, container.renewsAfter])
             .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, renewsAfter }));

@@ -21,53 +21,88 @@ export interface DockerEngine {
     stop(): Promise<void>;
 }
 
-/** Every engine's files live in a directory named so; one left behind is a crashed run's. */
+/** Every engine's files live in a directory named so (root's, 0700); one whose owner is gone is a crashed run's. */
 const ROOT_PREFIX = "/tmp/rtls-docker-";
 
-const alive = (pid: number): boolean => {
+/**
+ * A live process's start time (field 22 of /proc/PID/stat), so a reused PID is not taken for the
+ * process; undefined when it is gone or a zombie (killed, not yet waited for).
+ */
+function startTime(pid: number): string | undefined {
     try {
-        process.kill(pid, 0);
-        return true;
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const rest = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+        return rest[0] === "Z" || rest[0] === "X" ? undefined : rest[19];
     } catch {
-        return false;
+        return undefined;
+    }
+}
+
+const kill = (pid: number, signal: NodeJS.Signals) => {
+    try {
+        process.kill(pid, signal);
+    } catch {
+        /* already gone */
     }
 };
 
+/** The file in an engine's root naming the test process that owns it: "PID START". */
+const OWNER_FILE = "owner";
+/** Present when the engine made /run/containerd (its containerd's shim directory). */
+const MADE_CONTAINERD_DIR = "made-run-containerd";
+
 /**
- * What a test run that crashed (killed before its after hook) left: its dockerd and containerd
- * (dockerd outlives the node process that spawned it), their mounts, the engine's files and the
- * default bridge. Each process is recognised by its command line naming that engine's root; one
- * test run uses the engine at a time.
+ * What a test run that crashed (killed before its after hook) left: its dockerd, containerd, shims
+ * and container processes (dockerd outlives the node process that spawned it), their mounts, the
+ * engine's files, the default bridge and /run/containerd if it made it. Only roots this user's
+ * engines make are considered (root-owned, 0700, not a link), and only those whose owning test
+ * process is gone: an engine another run is using is left alone. Processes are found again before
+ * every signal: by a command line naming the root, or a cgroup naming one of its containers.
  */
 export async function reapStaleEngines(): Promise<string[]> {
     const reaped: string[] = [];
     for (const entry of fs.readdirSync(path.dirname(ROOT_PREFIX))) {
         const root = path.join(path.dirname(ROOT_PREFIX), entry);
-        if (!root.startsWith(ROOT_PREFIX) || !fs.statSync(root).isDirectory()) continue;
-        const owned = fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p)).map(Number).filter((pid) => {
+        if (!root.startsWith(ROOT_PREFIX)) continue;
+        const st = fs.lstatSync(root);
+        if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o777) !== 0o700) continue;
+        const owner = fs.existsSync(path.join(root, OWNER_FILE)) ? fs.readFileSync(path.join(root, OWNER_FILE), "utf8").trim().split(" ") : undefined;
+        // No owner yet: a run between mkdtemp and writing it, unless that was long ago.
+        if (owner === undefined ? Date.now() - st.mtimeMs < 60_000 : startTime(Number(owner[0])) === owner[1]) continue;
+        const containers = (() => {
             try {
-                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(root + "/");
+                return fs.readdirSync(path.join(root, "data", "containers")).filter((id) => /^[0-9a-f]{64}$/.test(id));
             } catch {
-                return false;
+                return [];
             }
-        });
-        // dockerd first, alone: on SIGTERM it stops its containers, docker-proxy processes and containerd.
-        const isDockerd = (pid: number) => {
+        })();
+        const read = (pid: number, file: string) => {
             try {
-                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("/usr/sbin/dockerd\0");
+                return fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
             } catch {
-                return false;
+                return "";
             }
         };
-        for (const group of [owned.filter(isDockerd), owned]) {
+        const find = (only?: (cmdline: string) => boolean) =>
+            fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p)).map(Number).filter((pid) => {
+                const cmdline = read(pid, "cmdline");
+                if (only !== undefined) return only(cmdline) && cmdline.includes(root + "/");
+                const cgroup = read(pid, "cgroup");
+                return cmdline.includes(root + "/") || containers.some((id) => cgroup.includes(id));
+            });
+        // dockerd first, alone: on SIGTERM it stops its containers, docker-proxy processes and containerd.
+        for (const which of [(c: string) => c.startsWith("/usr/sbin/dockerd\0"), undefined]) {
             for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-                for (const pid of group.filter(alive)) process.kill(pid, signal);
-                for (let i = 0; i < 200 && group.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+                find(which).forEach((pid) => kill(pid, signal));
+                for (let i = 0; i < 200 && find(which).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
             }
         }
         // Longest first: a container's shm inside the data root, netns files inside the exec root.
         const mounts = fs.readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m?.startsWith(root + "/"));
         for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync("umount", ["-l", m]);
+        if (fs.existsSync(path.join(root, MADE_CONTAINERD_DIR)) && !fs.existsSync("/run/containerd/containerd.sock")) {
+            fs.rmSync("/run/containerd", { recursive: true, force: true });
+        }
         fs.rmSync(root, { recursive: true, force: true });
         reaped.push(root);
     }
@@ -92,6 +127,8 @@ export async function startDockerEngine(): Promise<DockerEngine> {
     }
     const hadContainerdDir = fs.existsSync("/run/containerd");
     const root = fs.mkdtempSync(ROOT_PREFIX);
+    fs.writeFileSync(path.join(root, OWNER_FILE), `${process.pid} ${startTime(process.pid)}\n`);
+    if (!hadContainerdDir) fs.writeFileSync(path.join(root, MADE_CONTAINERD_DIR), "");
     const socket = path.join(root, "docker.sock");
     const host = `unix://${socket}`;
     // Its own config file, so /etc/docker/daemon.json is not read; the trust key (key.json) in its root, not /etc/docker.

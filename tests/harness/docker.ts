@@ -92,7 +92,7 @@ export function checkContainerFields(inputs: Plain): void {
 const SUPPORTED_CONTAINER = new Set([
     "name", "image", "command", "entrypoints", "envs", "ports", "networksAdvanced", "volumes", "mounts", "restart", "maxRetryCount", "healthcheck",
     "user", "labels", "capabilities", "readOnly", "wait", "waitTimeout", "start", "rm", "destroyGraceSeconds", "uploads", "tmpfs",
-    "networkMode", "hostname", "init", "removeVolumes", "memory", "cpuShares",
+    "networkMode", "hostname", "init", "removeVolumes", "memory", "cpuShares", "securityOpts",
 ]);
 
 /** The container's anonymous volumes (a `volumes` entry with neither host path nor volume name). */
@@ -177,6 +177,7 @@ export async function createContainer(host: string, logicalName: string, inputs:
             Binds: binds,
             Mounts: mounts,
             RestartPolicy: { Name: inputs.restart ?? "no", MaximumRetryCount: inputs.maxRetryCount ?? 0 },
+            SecurityOpt: inputs.securityOpts,
             CapAdd: inputs.capabilities?.adds,
             CapDrop: inputs.capabilities?.drops,
             ReadonlyRootfs: inputs.readOnly ?? false,
@@ -314,9 +315,12 @@ export function checkImage(inputs: Plain): Plain {
     if (unknown.length > 0) throw new Error(`the harness does not perform docker image fields ${unknown.join(", ")}`);
     if (inputs.skipPush !== true) throw new Error("the harness builds images locally only: set skipPush: true");
     const build = { ...(inputs.build ?? {}) };
+    // The provider's Check fills in the machine's platform and buildOnPreview false.
+    build.platform ??= `linux/${({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" } as Record<string, string>)[process.arch] ?? process.arch}`;
     build.context ??= ".";
     build.dockerfile ??= path.join(build.context, "Dockerfile");
-    if (typeof build.dockerfile !== "string" || typeof build.context !== "string") return { ...inputs, build };
+    const checked = { ...inputs, buildOnPreview: inputs.buildOnPreview ?? false, build };
+    if (typeof build.dockerfile !== "string" || typeof build.context !== "string") return checked;
     if (!fs.existsSync(build.dockerfile)) {
         throw new Error(path.isAbsolute(build.dockerfile) ? `expected a relative Dockerfile path, got ${build.dockerfile}` : `could not open dockerfile at relative path ${build.dockerfile}`);
     }
@@ -331,7 +335,7 @@ export function checkImage(inputs: Plain): Plain {
         hash.update("\0");
     }
     build.contextDigest = hash.digest("hex");
-    return { ...inputs, build };
+    return checked;
 }
 
 /**
@@ -346,6 +350,7 @@ export async function buildImage(host: string, inputs: Plain): Promise<{ id: str
     const tar = execFileSync("tar", ["-C", build.context, "-c", "--owner=0", "--group=0", "--numeric-owner", "-f", "-", "."], { maxBuffer: 1 << 30 });
     const q = new URLSearchParams({
         t: inputs.imageName, dockerfile: path.relative(build.context, build.dockerfile), buildargs: JSON.stringify(build.args ?? {}), version: "1", rm: "1", forcerm: "1",
+        ...(build.platform === undefined ? {} : { platform: build.platform }),
     });
     const r = await api(host, "POST", `/build?${q}`, undefined, tar);
     const text = typeof r.body === "string" ? r.body : JSON.stringify(r.body);

@@ -259,7 +259,9 @@ export class RealMocks implements pulumi.runtime.Mocks {
     if (args.type === IMAGE) {
       const checked = docker.checkImage(raw);
       raw.build = checked.build;
+      raw.buildOnPreview = checked.buildOnPreview;
       record.inputs.build = await normalise(checked.build);
+      record.inputs.buildOnPreview = checked.buildOnPreview;
     }
     // Autonaming, as the bridge's Check does it: the old name is kept for the diff (docker.Image is native and takes imageName).
     const autonamed = DOCKER.has(args.type) && args.type !== IMAGE && raw.name === undefined;

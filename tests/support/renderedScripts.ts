@@ -43,7 +43,10 @@ export const HOST_SCRIPTS: Record<string, string> = {
     "key-and-csr.encrypted-rsa.sh": renderKeyAndCsrScript({ ...dir, ...sans, keyAlgorithm: "RSA_3072", commonName: "redis-1.example.internal", encryptKey: true }),
     "install-cert.sh": renderInstallCertScript({ ...dir, ...sans, ...pins, reload }),
     "install-cert.no-reload.sh": renderInstallCertScript({ ...dir, ...sans, ...pins }),
-    "container-conf.sh": renderContainerConfScript({ ...dir, dataDir: "/data", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload" }),
+    "container-conf.sh": renderContainerConfScript({ ...dir, dataDir: "/data", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload", server: "redis-server", clientLogin: "password" }),
+    "container-conf.valkey-certificate-login.sh": renderContainerConfScript({
+        tlsDir: dir.tlsDir, group: "valkey", dataDir: "/data", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload", server: "valkey-server", clientLogin: "certificate",
+    }),
     "container-health.sh": renderHealthCheck({ tlsPort: 6379, serverName: "localhost", serverNameIsIp: false, tlsDir: dir.tlsDir }) + "\n",
     "container-health.ip.sh": renderHealthCheck({ tlsPort: 6380, serverName: "fd00::5", serverNameIsIp: true, tlsDir: dir.tlsDir }) + "\n",
     "install-conf.sh": renderInstallConfScript({
@@ -86,7 +89,7 @@ const conf = {
 /** The commands `pulumi up` runs where it runs (/bin/sh) to reach a container's files, by golden file name. */
 export const LOCAL_COMMANDS: Record<string, string> = {
     "container-helper.local.sh": inHelperContainer("echo in the helper", { tlsDir: dir.tlsDir, dataDir: "/data" }),
-    "container-exec.local.sh": inServerContainer("echo in the server"),
+    "container-exec.local.sh": inServerContainer("echo in the server", "redis"),
 };
 
 const toolsNeeded = [{ command: "bash", pkg: "bash" }, { command: "openssl", pkg: "openssl" }];
@@ -113,6 +116,7 @@ export const UNIT_FILES: Record<string, string> = {
 /** Every redis.conf drop-in variant, by golden file name. */
 export const CONF_FILES: Record<string, string> = {
     "tls.conf": renderRedisTlsConf(conf),
+    "tls.container.conf": renderRedisTlsConf({ ...conf, cluster: false, adminSocket: "/data/redis-server.sock", adminSocketGroup: true }),
     "tls.key-pass.optional-clients.conf": renderRedisTlsConf({
         ...conf, keyFilePass: 'pa"ss\\word', authClients: "optional", tlsPort: 6380, plaintextPort: 6379, adminSocket: undefined, cluster: false,
     }),
