@@ -188,9 +188,9 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     }
 
     if (inContainer) {
-        const container = new RedisTlsContainer(CONTAINER_NAME, containerArgs(users));
-        serverRoots.push(container.rootCertPem);
         const c = containerArgs(users);
+        const container = new RedisTlsContainer(CONTAINER_NAME, c);
+        serverRoots.push(container.rootCertPem);
         endpoints.push({ host: container.connection.host, port: c.publishPort ?? c.tlsPort ?? CONTAINER_DEFAULTS.tlsPort, serverName: container.serverName });
         servers.container = pulumi
             .all([container.endpoint, container.serverName, container.renewsAfter])
