@@ -20,6 +20,7 @@ export * from "./config/render";
 export * from "./config/redisTlsConfig";
 export * from "./distribution/scripts";
 export * from "./distribution/caDistribution";
+export * from "./replication/replicaSet";
 export * from "./server/flavor";
 export * from "./server/redisTlsServer";
 export * from "./client/connectionSettings";

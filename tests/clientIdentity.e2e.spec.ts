@@ -8,20 +8,12 @@ import { createClient } from "redis";
 import type { AppConnection } from "../components";
 import { run } from "./support/run";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
-import { DEFAULT_PACKAGES, HostSpec, startHosts, TestHost, TestHosts } from "./hosts";
+import { startHosts, TestHost, TestHosts } from "./hosts";
+import { IDENTITY_IMAGES } from "./support/serverImages";
 
 const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SERVER_NAME = "redis1.test";
 const SLOT_MS = 480 * 3_600_000;
-const WITHOUT_REDIS = DEFAULT_PACKAGES.filter((p) => p !== "redis-server");
-
-/** The three servers the suite runs against, as Debian ships them. */
-export const IDENTITY_IMAGES: { label: string; spec: HostSpec; flavor: "redis" | "valkey"; login: "password" | "certificate"; version: RegExp }[] = [
-    { label: "bookworm, Redis 7.0", spec: { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] }, flavor: "redis", login: "password", version: /^Redis server v=7\.0\./ },
-    { label: "trixie, Redis 8.0", spec: { suite: "trixie", packages: [...DEFAULT_PACKAGES, "python3-redis"] }, flavor: "redis", login: "password", version: /^Redis server v=8\.0\./ },
-    { label: "sid, Valkey 9", spec: { suite: "sid", packages: [...WITHOUT_REDIS, "valkey-server", "python3-redis"] }, flavor: "valkey", login: "certificate", version: /^Valkey server v=9\./ },
-];
-
 const RULES = "~{app}:* resetchannels +@connection +@read +@write -@dangerous +acl|whoami";
 const app = (name: string, extra: Record<string, string> = {}) => ({ name, rules: RULES.replace("{app}", name), ...extra });
 

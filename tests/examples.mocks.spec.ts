@@ -62,6 +62,11 @@ const EXPECTED: Record<string, Expectation> = {
         resources: ["docker:index/container:Container redis", "command:local:Command redis-csr", "command:local:Command redis-reload", "docker:index/image:Image orders-image-image"],
         secretOutputs: { endpoint: false, ordersConnection: true, ordersImage: false },
     },
+    replication: {
+        config: cfg({ "redis-aHostKey": HOST_KEY, "redis-bHostKey": HOST_KEY, "redis-cHostKey": HOST_KEY }),
+        resources: ["command:local:Command replication-password", "command:remote:Command redis-a-config-install", "command:remote:Command redis-c-config-install"],
+        secretOutputs: { write: false, read: false, ordersConnection: true },
+    },
     "kubernetes-binding": {
         config: cfg({ redisHostKey: HOST_KEY, keystorePassword: "changeit-0" }),
         resources: ["kubernetes:core/v1:Secret orders-redis", "command:local:Command orders-password"],

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fingerprint, parseStackConfig } from "../components";
-import { plain, recordResources, sections, settle, valueOf } from "./support/mocks";
+import { isSecretInput, plain, recordResources, sections, settle, valueOf } from "./support/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc3No\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -154,6 +154,55 @@ describe("the default program (stack/index.ts) under mocks", () => {
         assert.match(dropin, /^tls-auth-clients yes$/m);
     });
 
+    it("a primary and its replicas: one replication password (made once, secret), the replication identity on each member, replicaof on the replicas only", async () => {
+        const recorded = recordResources();
+        const out = loadProgram({
+            "redis-tls:hosts": JSON.stringify([
+                { name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] },
+                { name: "b", address: "10.0.0.6", hostKey: HOST_KEY, dnsNames: ["redis-b.internal"], replicaOf: "a" },
+                { name: "c", address: "10.0.0.7", hostKey: HOST_KEY, dnsNames: ["redis-c.internal"], replicaOf: "a" },
+                { name: "d", address: "10.0.0.8", hostKey: HOST_KEY, dnsNames: ["redis-d.internal"] },
+            ]),
+            "redis-tls:sshPrivateKey": SSH_KEY,
+        });
+        const servers = (await valueOf(out.servers)) as Record<string, { replicaOf?: string }>;
+        assert.deepEqual(Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.replicaOf])), { a: undefined, b: "a", c: "a", d: undefined });
+        await settle(recorded);
+        const made = recorded.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-replication-password"));
+        assert.deepEqual(made.map((r) => [r.name, r.inputs.logging]), [["redis-a-replication-password", "none"]]);
+        const install = (h: string) => recorded.find((r) => r.name === `redis-${h}-config-install`)!;
+        const password = (h: string) => sections(plain(install(h).inputs.stdin)).dropin.match(/^masterauth "(.*)"$/m)?.[1];
+        const hash = sections(plain(install("a").inputs.stdin)).users.match(/^user redis-tls-replica reset on #([0-9a-f]{64}) resetchannels -@all \+ping \+replconf \+psync$/m)?.[1];
+        assert.ok(hash !== undefined, "the primary has the replication identity");
+        for (const h of ["a", "b", "c"]) {
+            assert.ok(isSecretInput(install(h).inputs.stdin), `${h}: the drop-in with masterauth is on stdin as a secret`);
+            const { dropin, users } = sections(plain(install(h).inputs.stdin));
+            assert.equal(password(h), password("a"));
+            assert.equal(createHash("sha256").update(password(h)!).digest("hex"), hash);
+            assert.ok(users.includes(`#${hash}`) && !users.includes(password(h)!), `${h} stores the hash only`);
+            assert.match(dropin, /^masteruser redis-tls-replica$/m);
+            assert.equal(dropin.match(/^replicaof .*$/m)?.[0], h === "a" ? undefined : "replicaof 10.0.0.5 6379");
+            assert.ok(!install(h).inputs.create.includes(password(h)!), "never in the command text");
+        }
+        const { dropin, users } = sections(plain(install("d").inputs.stdin));
+        assert.ok(!/master|replicaof/.test(dropin) && !users.includes("redis-tls-replica"), "a host outside the set has none of it");
+    });
+
+    it("refuses topologies that cannot work, naming the host and the fix", () => {
+        recordResources();
+        const load = (hosts: object[]) => () => loadProgram({ "redis-tls:hosts": JSON.stringify(hosts.map((h, i) => ({ name: `h${i}`, address: `10.0.0.${i + 1}`, hostKey: HOST_KEY, ...h }))), "redis-tls:sshPrivateKey": SSH_KEY });
+        assert.throws(load([{}, { replicaOf: "h1" }]), /^Error: \[redis-tls:hosts\[1\]\.replicaOf\] "h1" is this host itself, which cannot replicate from itself; name its primary, or drop replicaOf on the primary$/);
+        assert.throws(load([{}, { replicaOf: "h9" }]), /^Error: \[redis-tls:hosts\[1\]\.replicaOf\] "h9" is not the name of an entry of redis-tls:hosts; name one of \["h0","h1"\]$/);
+        assert.throws(load([{}, { replicaOf: "h0" }, { replicaOf: "h1" }]), /^Error: \[redis-tls:hosts\[2\]\.replicaOf\] "h1" is itself a replica \(of "h0"\); replicate from the primary: set replicaOf "h0"$/);
+        assert.throws(load([{}, { address: "10.0.0.1", replicaOf: "h0" }]), /^Error: \[redis-tls:hosts\[1\]\.replicaOf\] "h0" is the same host \(10\.0\.0\.1\); a replica needs a host of its own$/);
+        assert.throws(load([{}, { address: "10.0.0.1" }]), /^Error: \[redis-tls:hosts\] "h0" and "h1" are the same host \(10\.0\.0\.1, SSH port 22\); list each host once$/);
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "a.internal", hostKey: HOST_KEY, dnsNames: ["a.internal"] }, { name: "b", address: "b.internal", hostKey: HOST_KEY, dnsNames: ["b.internal"], replicaOf: "a" }]),
+                "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:acme": JSON.stringify({ directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: "x" }) }),
+            /\[replicaSet\] is set with acme/,
+        );
+    });
+
     it("refuses, naming the keys, an issuer that needs hosts without hosts, and container config beside hosts", () => {
         recordResources();
         assert.throws(
@@ -196,7 +245,9 @@ describe("stack config parsing names the key, the value and the fix", () => {
         ["container field misspelt", { container: '{"port":6380}' },
             `[redis-tls:container] has unknown field "port"; the fields are image, imageFamily, imageName, publishAddress, publishPort, network, dnsNames, ipAddresses`],
         ["host without address", { hosts: '[{"name":"a"}]' }, `[redis-tls:hosts[0].address] is missing; set it with pulumi config set --path 'hosts[0].address' ...`],
-        ["misspelt field", { hosts: '[{"name":"a","address":"h","dnsname":["x"]}]' }, `[redis-tls:hosts[0]] has unknown field "dnsname"; the fields are name, address, hostKey, user, port, dnsNames, ipAddresses, decommissioned`],
+        ["misspelt field", { hosts: '[{"name":"a","address":"h","dnsname":["x"]}]' }, `[redis-tls:hosts[0]] has unknown field "dnsname"; the fields are name, address, hostKey, user, port, dnsNames, ipAddresses, decommissioned, replicaOf`],
+        ["replicaOf not a name", { hosts: '[{"name":"a","address":"h","hostKey":"k","replicaOf":["b"]}]' },
+            `[redis-tls:hosts[0].replicaOf] ["b"] is not a string; give the name of the host to replicate from: pulumi config set --path 'hosts[0].replicaOf' redis1`],
         ["host key not pinned", { hosts: '[{"name":"a","address":"10.0.0.5"}]' },
             `[redis-tls:hosts[0].hostKey] is missing; pin the host's SSH key so no machine on the path can answer for it: pulumi config set --path 'hosts[0].hostKey' "$(ssh-keyscan -t ed25519 10.0.0.5 | cut -d' ' -f2-)"`],
         ["client is a string", { hosts: HOSTS, clients: '["app"]' }, `[redis-tls:clients[0]] "app" is not an object; give {"name": ..., "address": ...}`],

@@ -44,6 +44,7 @@ const stepCert = (o: Partial<StepCertificateArgs>): StepCertificateArgs => ({
 const container = (o: Partial<RedisTlsContainerArgs>): RedisTlsContainerArgs => ({ caCertPem: intermediate, caPrivateKeyPem: "k", chainPem: intermediate, rootCertPem: pem, ...o });
 const inContainer = (o: Partial<RedisTlsContainerArgs>) => validateRedisTlsContainerArgs("redis", container(o));
 const trustImage = (o: Partial<CaTrustImageArgs>): CaTrustImageArgs => ({ base: "node:20-bookworm", imageName: "team/app-with-ca:1", rootCertPem: pem, ...o });
+const PASSWORD = "f".repeat(64);
 const renewer = (o: Partial<CertRenewerArgs>): CertRenewerArgs => ({ connection, renewScript: "#!/bin/bash\n", ...o });
 
 // Each row: one plausible mistake, the validator that must catch it, and the exact message.
@@ -252,6 +253,26 @@ const cases: Array<[string, () => string[], string]> = [
         `[user] "app; rm" is not a user; use a name such as "app" or a uid such as "10001", optionally ":group"`],
     ["derived image root that is a leaf", () => validateCaTrustImageArgs(trustImage({ rootCertPem: leaf })),
         `[rootCertPem] certificate 1 ("CN=leaf.test") is not a CA certificate; give the CA's certificate, not a leaf`],
+    ["a replica of itself", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.5" } } })),
+        `[replicaSet.primary] "10.0.0.5:6379" is this server itself, which cannot replicate from itself; name the primary's address, or leave primary unset on the primary`],
+    ["a replica of itself, by another spelling of its IPv6 address", () => validateRedisTlsConfigArgs(conf({ connection: { host: "fd00::5", privateKey: "k" }, replicaSet: { password: PASSWORD, primary: { host: "fd00:0:0::5" } } })),
+        `[replicaSet.primary] "fd00:0:0::5:6379" is this server itself, which cannot replicate from itself; name the primary's address, or leave primary unset on the primary`],
+    ["a short replication password", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: "secret" } })),
+        `[replicaSet.password] is shorter than 16 characters or has white space or control characters; use a long random password (makeAclPassword makes one)`],
+    ["a replication password with a line break", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD + "\nreplicaof evil 1" } })),
+        `[replicaSet.password] is shorter than 16 characters or has white space or control characters; use a long random password (makeAclPassword makes one)`],
+    ["a primary address that is no address", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6 6379\nslaveof" } } })),
+        `[replicaSet.primary.host] "10.0.0.6 6379\\nslaveof" is not a valid DNS name; use letters, digits and hyphens, with no hyphen at either end of a label`],
+    ["a primary port out of range", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6", port: 0 } } })),
+        `[replicaSet.primary.port] 0 is not a TCP port; use a whole number from 1 to 65535`],
+    ["the replication identity named as the admin", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, user: "redis-tls-admin" } })),
+        `[replicaSet.user] "redis-tls-admin" is also one of redis-tls's other users (redis-tls-admin, redis-tls-reload, redis-tls-acl); give the replication identity its own name`],
+    ["an application named as the replication identity", () => validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD }, users: [{ name: "redis-tls-replica", rules: "+@read", passwordHash: "a".repeat(64) }] })),
+        `[users[0].name] "redis-tls-replica" is one of redis-tls's own users (redis-tls-admin, redis-tls-reload, redis-tls-acl, redis-tls-replica); give the application another name`],
+    ["replication in plaintext", () => validateRedisTlsConfigArgs(conf({ replication: false, replicaSet: { password: PASSWORD } })),
+        `[replication] false with a replicaSet: replicas would connect in plaintext to a server that has no plaintext port; leave replication true`],
+    ["a replica set issued over ACME", () => validateRedisTlsServerArgs({ connection, dnsNames: ["redis-1.internal"], rootCertPem: pem, acme: { directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: pem }, replicaSet: { password: PASSWORD } }),
+        `[replicaSet] is set with acme: a replica verifies its primary against the CA this server trusts for clients, which did not issue an ACME certificate; issue replica sets from the CA in state or your organisation's CA`],
 ];
 
 describe("bad input is refused before anything is created, naming the field, the value and the fix", () => {
@@ -271,8 +292,10 @@ describe("bad input is refused before anything is created, naming the field, the
                 inContainer({}), inContainer({ publishAddress: "0.0.0.0", image: `registry.example.com:5000/team/redis@sha256:${"b".repeat(64)}` }),
                 validateCaTrustImageArgs(trustImage({ user: "10001:10001" })),
                 inContainer({ clientLogin: "certificate", flavor: "valkey" }), inContainer({ clientLogin: "certificate", image: "redis:8.6" }),
+                validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6" } } })),
+                validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.5", port: 6380 } } })),
             ],
-            [[], [], [], [], [], [], [], [], [], [], []],
+            [[], [], [], [], [], [], [], [], [], [], [], [], []],
         );
     });
 });

@@ -11,6 +11,7 @@ import {
     checkKeyFilePass,
     checkOneOf,
     checkPort,
+    checkServerAddress,
     checkServiceName,
     checkUnixName,
     Problem,
@@ -22,6 +23,8 @@ import { ACL_DEFAULTS, AclUserArgs, checkAclUsers, checkPasswordHash, CLIENT_LOG
 import { encodeSections } from "../host/shell";
 import { Flavor, FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
+import { createHash } from "node:crypto";
+import { checkReplicaSet, checkReplicationPassword, REPLICATION_DEFAULTS, ReplicaSetArgs, renderReplicationUser, ResolvedReplicaSet } from "../replication/replicaSet";
 
 /** `tls-auth-clients`: whether a client must present a certificate from the client CA. */
 export const AuthClients = {
@@ -123,6 +126,11 @@ export interface RedisTlsConfigArgs {
      */
     clientLogin?: ClientLogin;
     /**
+     * This server's replica set: the replication identity in users.acl, the login it replicates
+     * with, and on a replica its primary (see RedisTlsServerArgs.replicaSet).
+     */
+    replicaSet?: ReplicaSetArgs;
+    /**
      * The server, "redis" or "valkey": the defaults of redisConfPath, serviceName, redisGroup and
      * adminSocket, and the CLI the host scripts use.
      * @default "redis"
@@ -217,7 +225,19 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     }
     const clientLogin = args.clientLogin ?? CONFIG_DEFAULTS.clientLogin;
     problems.push(checkOneOf("clientLogin", clientLogin, CLIENT_LOGINS));
-    problems.push(...checkAclUsers("users", args.users ?? [], { reserved: [adminUser, reloadUser, aclUser], login: clientLogin }));
+    const reserved = [adminUser, reloadUser, aclUser];
+    if (args.replicaSet !== undefined) {
+        const replicationUser = args.replicaSet.user ?? REPLICATION_DEFAULTS.user;
+        problems.push(...checkReplicaSet("replicaSet", args.replicaSet, { host: args.connection.host, tlsPort }));
+        if (reserved.includes(replicationUser)) {
+            problems.push(`[replicaSet.user] ${show(replicationUser)} is also one of redis-tls's other users (${reserved.join(", ")}); give the replication identity its own name`);
+        }
+        if (!(args.replication ?? CONFIG_DEFAULTS.replication)) {
+            problems.push(`[replication] false with a replicaSet: replicas would connect in plaintext to a server that has no plaintext port; leave replication true`);
+        }
+        reserved.push(replicationUser);
+    }
+    problems.push(...checkAclUsers("users", args.users ?? [], { reserved, login: clientLogin }));
     problems.push(checkOneOf("authClients", authClients, AUTH_CLIENTS));
     const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
     if (protocols.length === 0) {
@@ -251,6 +271,22 @@ export function appUsersSection(component: string, users: AclUserArgs[], clientL
             }),
         ),
     );
+}
+
+/** A membership with its password and primary checked when they resolve. */
+function resolvedReplicaSet(component: string, rs: ReplicaSetArgs | undefined): pulumi.Output<ResolvedReplicaSet> | undefined {
+    if (rs === undefined) return undefined;
+    const primary = rs.primary;
+    return pulumi
+        .all([
+            checked(component, rs.password, (p) => [checkReplicationPassword("replicaSet.password", p)]),
+            primary === undefined ? undefined : checked(component, primary.host, (h) => [checkServerAddress("replicaSet.primary.host", h)]),
+        ])
+        .apply(([password, host]) => ({
+            user: rs.user ?? REPLICATION_DEFAULTS.user,
+            password,
+            ...(host === undefined ? {} : { primary: { host, port: primary!.port ?? CONFIG_DEFAULTS.tlsPort } }),
+        }));
 }
 
 /**
@@ -288,16 +324,25 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             clientLogin,
         };
         const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
+        const replicaSet = resolvedReplicaSet(component, args.replicaSet);
+        // Secret when it carries a pass phrase or the replication password.
         const rendered =
-            args.keyFilePass === undefined
+            args.keyFilePass === undefined && replicaSet === undefined
                 ? pulumi.output(renderRedisTlsConf(values))
                 : pulumi.secret(
-                      checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]).apply((keyFilePass) =>
-                          renderRedisTlsConf({ ...values, keyFilePass }),
-                      ),
+                      pulumi
+                          .all([
+                              args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]),
+                              replicaSet,
+                          ])
+                          .apply(([keyFilePass, rs]) => renderRedisTlsConf({ ...values, keyFilePass, replicaSet: rs })),
                   );
 
-        const users = appUsersSection(component, args.users ?? [], clientLogin);
+        const appUsers = appUsersSection(component, args.users ?? [], clientLogin);
+        const users =
+            replicaSet === undefined
+                ? appUsers
+                : pulumi.all([replicaSet, appUsers]).apply(([rs, u]) => renderReplicationUser(rs.user, createHash("sha256").update(rs.password).digest("hex")) + u);
         const install = new command.remote.Command(
             `${name}-install`,
             {

@@ -1,6 +1,8 @@
 import { DROP_IN_MARKER, LIBEXEC, tlsLayout } from "../host/layout";
 import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
 import { ClientLogin, renderApplyUsersFunction, renderUsersAcl, UsersArgs } from "./acl";
+import { checkServerAddress } from "../validation/fields";
+import type { ResolvedReplicaSet } from "../replication/replicaSet";
 
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
@@ -21,6 +23,8 @@ export interface RedisTlsConfValues {
     clientLogin?: ClientLogin;
     /** The server's group may use the socket too (0770; in a container, root's reload joins it instead of needing a capability). */
     adminSocketGroup?: boolean;
+    /** This server's replica set: the replication login and, on a replica, its primary. */
+    replicaSet?: ResolvedReplicaSet;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -53,6 +57,7 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         `tls-replication ${yesNo(v.replication)}`,
         `tls-cluster ${yesNo(v.cluster)}`,
         `tls-protocols ${confQuote(v.protocols.join(" "))}`,
+        ...(v.replicaSet === undefined ? [] : renderReplicationConf(v.replicaSet)),
         "tls-prefer-server-ciphers yes",
         // Protected mode acts only while the default user has no password; it has none and is off
         // (users.acl), so this is a guard for the day someone turns it back on with nopass.
@@ -65,6 +70,22 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         `include ${files.usersAcl}`,
     ];
     return lines.join("\n") + "\n";
+}
+
+/**
+ * The drop-in's replication lines: the login every member uses when it replicates (so a member made
+ * a replica later, by hand or by a failover, logs in too) and, on a replica, its primary. The
+ * primary's address was checked at preview (or when it resolved); it is checked again here, since
+ * it is written unquoted.
+ */
+export function renderReplicationConf(rs: ResolvedReplicaSet): string[] {
+    const lines = [`masteruser ${rs.user}`, `masterauth ${confQuote(rs.password)}`];
+    if (rs.primary !== undefined) {
+        const problem = checkServerAddress("replicaSet.primary.host", rs.primary.host);
+        if (problem !== undefined) throw new Error(problem);
+        lines.push(`replicaof ${rs.primary.host} ${rs.primary.port}`);
+    }
+    return lines;
 }
 
 export interface ConfRepairArgs {

@@ -9,7 +9,9 @@ import { StepBootstrap } from "../step/stepBootstrap";
 import { StepCa, StepIssuer } from "../step/stepCa";
 import { CONTAINER_DEFAULTS, RedisTlsContainer, RedisTlsContainerArgs, validateRedisTlsContainerArgs } from "../container/redisTlsContainer";
 import { assertValid } from "../validation/fields";
-import { StackConfig } from "./stackConfig";
+import { HostConfig, StackConfig } from "./stackConfig";
+import { ReplicaSetArgs } from "../replication/replicaSet";
+import { show } from "../validation/fields";
 
 /** The default program's container, when there are no hosts. */
 export const CONTAINER_NAME = "redis-container";
@@ -35,6 +37,8 @@ export interface ServerEndpoint {
     serverName: string;
     /** When `pulumi up` next re-issues; absent when the host renews (ACME). */
     renewsAfter?: string;
+    /** The host this one replicates from (read-only; write to the primary). */
+    replicaOf?: string;
 }
 
 /**
@@ -46,6 +50,32 @@ const decommissioned = (only?: (name: string) => boolean): pulumi.ResourceTransf
     only !== undefined && !only(args.name)
         ? undefined
         : { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true, ignoreChanges: Object.keys(args.props) }) };
+
+/** `replicaOf` names another host, which is a primary (one level: no replica of a replica). */
+function checkReplicaOf(hosts: HostConfig[]): void {
+    hosts.forEach((h, i) => {
+        if (h.replicaOf === undefined) return;
+        const field = `[redis-tls:hosts[${i}].replicaOf]`;
+        const primary = hosts.find((p) => p.name === h.replicaOf);
+        if (h.replicaOf === h.name) throw new Error(`${field} ${show(h.replicaOf)} is this host itself, which cannot replicate from itself; name its primary, or drop replicaOf on the primary`);
+        if (primary === undefined) throw new Error(`${field} ${show(h.replicaOf)} is not the name of an entry of redis-tls:hosts; name one of ${JSON.stringify(hosts.map((x) => x.name))}`);
+        if (primary.replicaOf !== undefined) {
+            throw new Error(`${field} ${show(h.replicaOf)} is itself a replica (of ${show(primary.replicaOf)}); replicate from the primary: set replicaOf ${show(primary.replicaOf)}`);
+        }
+        if (primary.address === h.address && (primary.port ?? 22) === (h.port ?? 22)) {
+            throw new Error(`${field} ${show(h.replicaOf)} is the same host (${h.address}); a replica needs a host of its own`);
+        }
+    });
+    const seen = new Map<string, string>();
+    for (const h of hosts) {
+        const at = `${h.address.toLowerCase()}:${h.port ?? 22}`;
+        const other = seen.get(at);
+        if (other !== undefined) {
+            throw new Error(`[redis-tls:hosts] ${show(other)} and ${show(h.name)} are the same host (${h.address}, SSH port ${h.port ?? 22}); list each host once`);
+        }
+        seen.set(at, h.name);
+    }
+}
 
 /**
  * The default program: one CA (in Pulumi state or the organisation's) that clients are trusted by,
@@ -126,7 +156,16 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (clash >= 0) {
         throw new Error(`[redis-tls:apps[${clash}].name] "${config.apps[clash].name}" is also a Redis host's name, so that host's certificate would log in as the app; rename the app`);
     }
-    const serverArgs = (host: (typeof config.hosts)[number], users: AclUserArgs[]): RedisTlsServerArgs => ({
+    checkReplicaOf(config.hosts);
+    const replicaSet = (host: HostConfig, password: (primary: string) => pulumi.Input<string>): ReplicaSetArgs | undefined => {
+        const primary = host.replicaOf === undefined ? undefined : config.hosts.find((h) => h.name === host.replicaOf)!;
+        if (primary === undefined && !config.hosts.some((h) => h.replicaOf === host.name)) return undefined;
+        return {
+            password: password(primary?.name ?? host.name),
+            primary: primary === undefined ? undefined : { host: primary.address, port: config.tlsPort },
+        };
+    };
+    const serverArgs = (host: HostConfig, users: AclUserArgs[], password: (primary: string) => pulumi.Input<string>): RedisTlsServerArgs => ({
         connection: { host: host.address, user: host.user, port: host.port, privateKey: sshPrivateKey, hostKey: host.hostKey },
         dnsNames: host.dnsNames,
         ipAddresses: host.ipAddresses,
@@ -143,6 +182,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         flavor: config.flavor,
         clientLogin: config.clientLogin,
         users,
+        replicaSet: replicaSet(host, password),
     });
     // Every host and application is checked before the passwords are made: a bad value runs nothing.
     config.apps.forEach((a, i) => {
@@ -153,7 +193,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     const pending = pulumi.output("0".repeat(64));
     const pendingUsers = config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }));
     for (const host of config.hosts) {
-        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers));
+        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers, () => pending));
     }
     const containerArgs = (users: AclUserArgs[]): RedisTlsContainerArgs => ({
         ...config.container,
@@ -170,6 +210,10 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     if (inContainer) assertValid(`RedisTlsContainer ${CONTAINER_NAME}`, validateRedisTlsContainerArgs(CONTAINER_NAME, containerArgs(pendingUsers)));
     const passwords = config.apps.map((a) => (login === "password" ? makeAclPassword(`redis-app-${a.name}-password`) : undefined));
     const users = config.apps.map((a, i) => ({ name: a.name, rules: a.rules, passwordHash: passwords[i]?.passwordHash }));
+    // One replication password per primary and its replicas.
+    const replication = new Map(
+        config.hosts.filter((h) => h.replicaOf === undefined && config.hosts.some((r) => r.replicaOf === h.name)).map((h) => [h.name, makeAclPassword(`redis-${h.name}-replication-password`).password]),
+    );
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     const serverRoots: pulumi.Output<string>[] = [];
@@ -177,14 +221,19 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     for (const host of config.hosts) {
         const server = new RedisTlsServer(
             `redis-${host.name}`,
-            serverArgs(host, users),
+            serverArgs(host, users, (primary) => replication.get(primary)!),
             host.decommissioned ? { transformations: [decommissioned()] } : undefined,
         );
         serverRoots.push(server.serverRootCertPem);
         endpoints.push({ host: host.address, port: config.tlsPort, serverName: server.serverName });
         servers[host.name] = pulumi
             .all([server.endpoint, server.serverName, server.renewsAfter])
-            .apply(([endpoint, serverName, renewsAfter]) => ({ endpoint, serverName, ...(renewsAfter === undefined ? {} : { renewsAfter }) }));
+            .apply(([endpoint, serverName, renewsAfter]) => ({
+                endpoint,
+                serverName,
+                ...(renewsAfter === undefined ? {} : { renewsAfter }),
+                ...(host.replicaOf === undefined ? {} : { replicaOf: host.replicaOf }),
+            }));
     }
 
     if (inContainer) {

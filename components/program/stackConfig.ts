@@ -18,6 +18,8 @@ export interface HostConfig {
     ipAddresses?: string[];
     /** The host is gone: no step touches it any more, and removing it from `hosts` later deletes nothing on it. */
     decommissioned?: boolean;
+    /** The `name` of the host this one replicates from (a primary: a host without replicaOf). */
+    replicaOf?: string;
 }
 
 /** One client host from stack config. */
@@ -171,6 +173,10 @@ function parseList<T>(key: string, raw: string | undefined, fields: readonly str
             throw new Error(`[${PROJECT}:${key}[${i}]] has unknown field ${show(unknown)}; the fields are ${fields.join(", ")}`);
         }
         checkFlags(`${key}[${i}]`, entry as Record<string, unknown>);
+        const replicaOf = (entry as Record<string, unknown>).replicaOf;
+        if (replicaOf !== undefined && typeof replicaOf !== "string") {
+            throw new Error(`[${PROJECT}:${key}[${i}].replicaOf] ${show(replicaOf)} is not a string; give the name of the host to replicate from: pulumi config set --path '${key}[${i}].replicaOf' redis1`);
+        }
         if (typeof (entry as Record<string, unknown>).hostKey !== "string") {
             const address = (entry as Record<string, unknown>).address;
             throw new Error(
@@ -254,7 +260,7 @@ function parseObject<T>(key: string, raw: string | undefined, required: string[]
  */
 export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number], string>>): StackConfig {
     return {
-        hosts: parseList<HostConfig>("hosts", raw.hosts, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned"]),
+        hosts: parseList<HostConfig>("hosts", raw.hosts, ["name", "address", "hostKey", "user", "port", "dnsNames", "ipAddresses", "decommissioned", "replicaOf"]),
         container: parseObject<ContainerConfig>(
             "container", raw.container, [], ["image", "imageFamily", "imageName", "publishAddress", "publishPort", "network", "dnsNames", "ipAddresses"], `{"image": "redis:7.4", "publishPort": 6379}`,
         ),

@@ -14,6 +14,7 @@ import { StepCertificate, StepCertificateArgs, validateStepCertificateArgs } fro
 import { assertValid, found, checkAbsolutePath, checkUnixName, show } from "../validation/fields";
 import { KeyAlgorithm } from "../keyAlgorithm";
 import { Flavor } from "./flavor";
+import { ReplicaSetArgs } from "../replication/replicaSet";
 
 /** Where an ACME-issued server certificate comes from. */
 export interface AcmeIssuerArgs {
@@ -137,6 +138,14 @@ export interface RedisTlsServerArgs {
      */
     clientLogin?: ClientLogin;
     /**
+     * This server's place in a replica set: every member gets the replication identity (PING,
+     * REPLCONF and PSYNC only) and its login; a member with `primary` replicates from it over TLS,
+     * presenting its own certificate. Every member must be issued by the same CA it trusts for
+     * clients (the CA in state or an organisation CA): a replica checks its primary's certificate
+     * against that CA, and Redis does not check the primary's name.
+     */
+    replicaSet?: ReplicaSetArgs;
+    /**
      * The server: "redis" or "valkey". Sets the defaults of serviceName, redisUser and adminSocket
      * (Debian's names), and the CLI the host scripts use.
      * @default "redis"
@@ -181,6 +190,12 @@ export function validateRedisTlsServerArgs(args: RedisTlsServerArgs): string[] {
         problems.push(`[ca, rootCertPem] are both given; pass one of them`);
     } else if (args.acme !== undefined && (args.ipAddresses ?? []).length > 0) {
         problems.push(`[ipAddresses] ${JSON.stringify(args.ipAddresses)} cannot be ordered over ACME with lego; use DNS names only, or the CA in Pulumi state`);
+    }
+    if (args.replicaSet !== undefined && (args.acme !== undefined || args.step !== undefined)) {
+        // Redis verifies both ends of a replication link against tls-ca-cert-file, the client CA.
+        problems.push(
+            `[replicaSet] is set with ${args.acme !== undefined ? "acme" : "step"}: a replica verifies its primary against the CA this server trusts for clients, which did not issue an ${args.acme !== undefined ? "ACME" : "step-ca"} certificate; issue replica sets from the CA in state or your organisation's CA`,
+        );
     }
     if (args.step !== undefined && args.keyFilePass !== undefined) {
         problems.push(`[keyFilePass] is not supported with step: step ca renew would have to ask for it; leave it unset`);
@@ -254,6 +269,7 @@ function childArgs(args: RedisTlsServerArgs, component?: string) {
         users: args.users,
         clientLogin: args.clientLogin,
         flavor: args.flavor,
+        replicaSet: args.replicaSet,
         tlsDir,
     };
     const renewerArgs = (renewScript: pulumi.Input<string>, stepPath?: string): CertRenewerArgs => ({

@@ -117,6 +117,9 @@ export const UNIT_FILES: Record<string, string> = {
 export const CONF_FILES: Record<string, string> = {
     "tls.conf": renderRedisTlsConf(conf),
     "tls.container.conf": renderRedisTlsConf({ ...conf, cluster: false, adminSocket: "/data/redis-server.sock", adminSocketGroup: true }),
+    "tls.replica.conf": renderRedisTlsConf({
+        ...conf, replicaSet: { user: "redis-tls-replica", password: 'pa"ss\\word-0123456789', primary: { host: "redis-a.internal", port: 6379 } },
+    }),
     "tls.key-pass.optional-clients.conf": renderRedisTlsConf({
         ...conf, keyFilePass: 'pa"ss\\word', authClients: "optional", tlsPort: 6380, plaintextPort: 6379, adminSocket: undefined, cluster: false,
     }),
