@@ -21,6 +21,8 @@ export * from "./config/redisTlsConfig";
 export * from "./distribution/scripts";
 export * from "./distribution/caDistribution";
 export * from "./replication/replicaSet";
+export * from "./cluster/scripts";
+export * from "./cluster/redisCluster";
 export * from "./server/flavor";
 export * from "./server/redisTlsServer";
 export * from "./client/connectionSettings";

@@ -6,6 +6,7 @@ import {
     CertificateAuthority,
     fingerprint,
     RedisClientCertificate,
+    RedisCluster,
     RedisServerCertificate,
     RedisTlsConfig,
     RedisTlsServer,
@@ -356,5 +357,35 @@ describe("component resource graphs (mocks)", () => {
         );
         await settle(recorded);
         assert.deepEqual(summary(recorded).filter((s) => s.includes("bad")), []);
+    });
+
+    it("RedisCluster: every member cluster-enabled with no client certificate asked, a join step per member sending data only, the first primary last", async () => {
+        const ca = new CertificateAuthority("ca");
+        const members = ["a", "b", "c", "d"].map((n, i) => ({
+            name: n, server: { ...serverArgs(ca), connection: { ...connection, host: `10.0.0.${i + 1}` }, ipAddresses: [`10.0.0.${i + 1}`] }, ...(n === "d" ? { replicaOf: "b" } : {}),
+        }));
+        const cluster = new RedisCluster("cl", { members });
+        const nodes = await valueOf(cluster.nodes);
+        assert.deepEqual(nodes.map((n) => [n.host, n.port, n.replicaOf]), [["10.0.0.1", 6379, undefined], ["10.0.0.2", 6379, undefined], ["10.0.0.3", 6379, undefined], ["10.0.0.4", 6379, "b"]]);
+        await settle(recorded);
+        const password = recorded.filter((r) => r.type === "command:local:Command").map((r) => r.name);
+        assert.deepEqual(password, ["cl-replication-password"]);
+        for (const n of ["a", "b", "c", "d"]) {
+            const { dropin, users } = sections(plain(byName(recorded, `cl-${n}-config-install`).inputs.stdin));
+            assert.match(dropin, /^cluster-enabled yes\ncluster-port 16379$/m);
+            assert.match(dropin, /^tls-auth-clients optional$/m);
+            assert.match(dropin, /^tls-cluster yes$/m);
+            assert.doesNotMatch(dropin, /^replicaof/m);
+            assert.match(users, /^user redis-tls-replica reset on #[0-9a-f]{64} /m);
+        }
+        const join = (n: string) => sections(plain(byName(recorded, `cl-${n}-join`).inputs.stdin));
+        assert.deepEqual(join("b"), { seed: "10.0.0.1 6379", slots: "5461 10921", primary: "" });
+        assert.deepEqual(join("c"), { seed: "10.0.0.1 6379", slots: "10922 16383", primary: "" });
+        assert.deepEqual(join("d"), { seed: "10.0.0.1 6379", slots: "", primary: "10.0.0.2 6379" });
+        assert.deepEqual(join("a"), { slots: "0 5460", members: "4" });
+        // Values travel on stdin; the script text is the same for every member.
+        const scripts = new Set(["a", "b", "c", "d"].map((n) => byName(recorded, `cl-${n}-join`).inputs.create));
+        assert.equal(scripts.size, 1);
+        assert.ok(![...scripts][0].includes("10.0.0."));
     });
 });

@@ -168,8 +168,8 @@ describe("the default program (stack/index.ts) under mocks", () => {
         const servers = (await valueOf(out.servers)) as Record<string, { replicaOf?: string }>;
         assert.deepEqual(Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.replicaOf])), { a: undefined, b: "a", c: "a", d: undefined });
         await settle(recorded);
-        const made = recorded.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-replication-password"));
-        assert.deepEqual(made.map((r) => [r.name, r.inputs.logging]), [["redis-a-replication-password", "none"]]);
+        const made = recorded.filter((r) => r.type === "command:local:Command" && /^redis-replication-.*-password$/.test(r.name));
+        assert.deepEqual(made.map((r) => [r.name, r.inputs.logging]), [["redis-replication-a-password", "none"]]);
         const install = (h: string) => recorded.find((r) => r.name === `redis-${h}-config-install`)!;
         const password = (h: string) => sections(plain(install(h).inputs.stdin)).dropin.match(/^masterauth "(.*)"$/m)?.[1];
         const hash = sections(plain(install("a").inputs.stdin)).users.match(/^user redis-tls-replica reset on #([0-9a-f]{64}) resetchannels -@all \+ping \+replconf \+psync$/m)?.[1];
@@ -196,6 +196,9 @@ describe("the default program (stack/index.ts) under mocks", () => {
         assert.throws(load([{}, { replicaOf: "h0" }, { replicaOf: "h1" }]), /^Error: \[redis-tls:hosts\[2\]\.replicaOf\] "h1" is itself a replica \(of "h0"\); replicate from the primary: set replicaOf "h0"$/);
         assert.throws(load([{}, { address: "10.0.0.1", replicaOf: "h0" }]), /^Error: \[redis-tls:hosts\[1\]\.replicaOf\] "h0" is the same host \(10\.0\.0\.1\); a replica needs a host of its own$/);
         assert.throws(load([{}, { address: "10.0.0.1" }]), /^Error: \[redis-tls:hosts\] "h0" and "h1" are the same host \(10\.0\.0\.1, SSH port 22\); list each host once$/);
+        assert.throws(load([{ decommissioned: true }, { replicaOf: "h0" }]), /^Error: \[redis-tls:hosts\[1\]\.replicaOf\] "h0" is decommissioned; name a primary in service, or decommission this host too$/);
+        // The host that replaced a decommissioned one may have its address.
+        assert.doesNotThrow(load([{ decommissioned: true, dnsNames: ["a.internal"] }, { address: "10.0.0.1", dnsNames: ["a.internal"] }]));
         assert.throws(
             () => loadProgram({ "redis-tls:hosts": JSON.stringify([{ name: "a", address: "a.internal", hostKey: HOST_KEY, dnsNames: ["a.internal"] }, { name: "b", address: "b.internal", hostKey: HOST_KEY, dnsNames: ["b.internal"], replicaOf: "a" }]),
                 "redis-tls:sshPrivateKey": SSH_KEY, "redis-tls:acme": JSON.stringify({ directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: "x" }) }),

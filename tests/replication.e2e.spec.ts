@@ -10,7 +10,7 @@ import { IDENTITY_IMAGES } from "./support/serverImages";
 
 const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SLOT_MS = 480 * 3_600_000;
-const IMAGES = IDENTITY_IMAGES.filter((i) => !i.label.startsWith("trixie"));
+const IMAGES = IDENTITY_IMAGES;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const image of IMAGES) {
@@ -136,18 +136,19 @@ systemd-run --unit ${name} --collect ${image.flavor}-server /root/${name}/rogue.
             const line = await sh(hosts[1], "grep '^masterauth ' /etc/redis-tls/redis-tls.conf");
             const password = JSON.parse(line.slice("masterauth ".length)) as string;
             assert.match(password, /^[0-9a-f]{64}$/);
-            const made = first.resources.find((r) => r.name === "redis-rp0-replication-password")!;
+            const made = first.resources.find((r) => r.name === "redis-replication-rp0-password")!;
             assert.ok(made.secretOutputs.includes("stdout"));
             // Only where it is made and on the members' stdin, both secret.
             assert.deepEqual(
-                whereAppears(first, password).filter((w) => !/^command:local:Command redis-rp0-replication-password outputs\.stdout$/.test(w) && !/^command:remote:Command redis-rp\d-config-install inputs\.stdin$/.test(w)),
+                whereAppears(first, password).filter((w) => !/^command:local:Command redis-replication-rp0-password outputs\.stdout$/.test(w) && !/^command:remote:Command redis-rp\d-config-install inputs\.stdin$/.test(w)),
                 [],
             );
             for (const n of names) assert.ok(first.resources.find((r) => r.name === `${n.replace(/^/, "redis-")}-config-install`)!.secretInputs.includes("stdin"));
             for (const host of hosts) {
                 assert.equal(await sh(host, "stat -c '%U:%G %a' /etc/redis-tls/redis-tls.conf"), `root:${image.flavor} 640`);
-                // The primary stores only the hash.
-                assert.equal(await sh(host, `grep -c -F -e ${password} /etc/redis-tls/users.acl || true`), "0");
+                // Nowhere else on the host: users.acl has only its hash, and no log or temporary file has it.
+                assert.equal(await sh(host, `grep -rlF -D skip -e ${password} /etc /run /tmp /var/log /var/lib/redis-tls 2>/dev/null || true`), "/etc/redis-tls/redis-tls.conf");
+                assert.equal(await sh(host, `journalctl --no-pager | grep -cF -e ${password} || true`), "0");
             }
         });
 
@@ -211,6 +212,16 @@ chmod 644 srv.crt srv.key`);
             } finally {
                 await follower.stop();
                 await fake.stop();
+            }
+            // The control: the same fake with a server certificate of the CA gets past TLS (the replica
+            // sends PING and its password), which is what an application's certificate must not do.
+            const member = await rogue("rogue-primary-member", "/etc/redis-tls/live/redis.crt", "/etc/redis-tls/live/redis.key", "unused-password-0000", { port: 6391, replicaof: "" });
+            const told = await rogue("rogue-follower-member", "/etc/redis-tls/live/redis.crt", "/etc/redis-tls/live/redis.key", await password(), { replicaof: "127.0.0.1 6391" });
+            try {
+                await until("the replica talks to a primary with a server certificate", async () => /Master replied to PING|Primary replied to PING|AUTH/.test(await told.log()));
+            } finally {
+                await told.stop();
+                await member.stop();
             }
         });
 

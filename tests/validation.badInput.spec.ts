@@ -22,6 +22,8 @@ import {
     RedisTlsContainerArgs,
     validateCaTrustImageArgs,
     validateRedisTlsContainerArgs,
+    validateRedisClusterArgs,
+    RedisClusterMemberArgs,
 } from "../components";
 import { pems } from "./support/pems";
 
@@ -45,6 +47,10 @@ const container = (o: Partial<RedisTlsContainerArgs>): RedisTlsContainerArgs => 
 const inContainer = (o: Partial<RedisTlsContainerArgs>) => validateRedisTlsContainerArgs("redis", container(o));
 const trustImage = (o: Partial<CaTrustImageArgs>): CaTrustImageArgs => ({ base: "node:20-bookworm", imageName: "team/app-with-ca:1", rootCertPem: pem, ...o });
 const PASSWORD = "f".repeat(64);
+const member = (i: number, o: Partial<RedisClusterMemberArgs["server"]> = {}, m: { replicaOf?: string; name?: string } = {}): RedisClusterMemberArgs => ({
+    name: `n${i}`, ...m, server: { ...cert({}), connection: { host: `10.0.0.${i + 1}`, privateKey: "k" }, ipAddresses: [`10.0.0.${i + 1}`], ...o },
+});
+const cluster = (...extra: RedisClusterMemberArgs[]) => validateRedisClusterArgs({ members: [member(0), member(1), member(2), ...extra] });
 const renewer = (o: Partial<CertRenewerArgs>): CertRenewerArgs => ({ connection, renewScript: "#!/bin/bash\n", ...o });
 
 // Each row: one plausible mistake, the validator that must catch it, and the exact message.
@@ -273,6 +279,36 @@ const cases: Array<[string, () => string[], string]> = [
         `[replication] false with a replicaSet: replicas would connect in plaintext to a server that has no plaintext port; leave replication true`],
     ["a replica set issued over ACME", () => validateRedisTlsServerArgs({ connection, dnsNames: ["redis-1.internal"], rootCertPem: pem, acme: { directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: pem }, replicaSet: { password: PASSWORD } }),
         `[replicaSet] is set with acme: a replica verifies its primary against the CA this server trusts for clients, which did not issue an ACME certificate; issue replica sets from the CA in state or your organisation's CA`],
+    ["a cluster of two primaries", () => validateRedisClusterArgs({ members: [member(0), member(1), member(2, {}, { replicaOf: "n0" })] }),
+        `[members] has 2 primaries; Redis Cluster needs at least 3 to agree on a failover: add primaries (members without replicaOf)`],
+    ["a cluster member listed twice", () => cluster(member(3, { connection: { host: "10.0.0.1", privateKey: "k" }, ipAddresses: ["10.0.0.1"] })),
+        `[members[].server.connection.host] "10.0.0.1" is listed twice; list each value once`],
+    ["a cluster replica of itself", () => cluster(member(3, {}, { replicaOf: "n3" })), `[members[3].replicaOf] "n3" is this member itself; name its primary`],
+    ["a cluster replica of a replica", () => cluster(member(3, {}, { replicaOf: "n0" }), member(4, {}, { replicaOf: "n3" })),
+        `[members[4].replicaOf] "n3" is itself a replica; name a primary: ["n0","n1","n2"]`],
+    ["a cluster replica of an unknown member", () => cluster(member(3, {}, { replicaOf: "n9" })), `[members[3].replicaOf] "n9" is not a member's name; name one of ["n0","n1","n2"]`],
+    ["a cluster member reached by name", () => cluster(member(3, { connection: { host: "redis-4.internal", privateKey: "k" } })),
+        `[members[3].server.connection.host] "redis-4.internal" is not an IP address; CLUSTER MEET and the cluster's redirects use addresses: give the member's IP`],
+    ["a cluster member whose certificate does not name its address", () => cluster(member(3, { ipAddresses: [] })),
+        `[members[3].server.ipAddresses] [] does not hold "10.0.0.4"; the cluster sends clients to this member by that address and they verify it: add it`],
+    ["a cluster with certificate login", () => cluster(member(3, { clientLogin: "certificate", flavor: "valkey" })),
+        `[members[3].server.clientLogin] "certificate" needs application certificates from the cluster's CA, and any certificate of that CA opens the cluster bus; use "password"`],
+    ["a cluster bus on the SSH port", () => cluster(member(3, { tlsPort: 12022, connection: { host: "10.0.0.4", privateKey: "k", port: 22022 } })),
+        `[members[3].server.tlsPort] 12022 puts the cluster bus (tlsPort + 10000) on the SSH port 22022; use another tlsPort`],
+    ["a cluster member given its own replica set", () => cluster(member(3, { replicaSet: { password: PASSWORD } })),
+        `[members[3].server.replicaSet] is RedisCluster's to set (every member gets the cluster's replication login); leave it unset, and use replicaOf for a replica`],
+    ["a cluster member asking for client certificates", () => cluster(member(3, { authClients: "yes" })),
+        `[members[3].server.authClients] is RedisCluster's to set ("optional": applications present no certificate, since one of the cluster's CA would open the bus); leave it unset`],
+    ["a cluster member issued over ACME", () => cluster(member(3, { acme: { directoryUrl: "https://ca.internal/d", email: "ops@example.com", rootCertPem: pem } })),
+        `[members[3].server.acme] cannot issue a cluster member: members verify each other against the CA they trust for clients; use the CA in state or your organisation's CA`],
+    ["a cluster member's bus beyond the last port", () => validateRedisTlsConfigArgs(conf({ tlsPort: 60000, clusterNode: true })),
+        `[tlsPort] 60000 leaves no room for the cluster bus port (tlsPort + 10000); use a port up to 55535 or set cluster false`],
+    ["a plaintext port on the cluster bus", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, plaintextPort: 16379, authClients: "optional" })),
+        `[plaintextPort] 16379 is the cluster bus port (tlsPort + 10000); use another port, or 0`],
+    ["a cluster member with replicaof", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6" } } })),
+        `[replicaSet.primary] is set on a cluster member, where Redis refuses replicaof; a cluster replica follows its primary by CLUSTER REPLICATE (RedisCluster's replicaOf)`],
+    ["a cluster member with a plaintext bus", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, cluster: false })),
+        `[cluster] false on a cluster member: the bus would be plaintext; leave cluster true`],
 ];
 
 describe("bad input is refused before anything is created, naming the field, the value and the fix", () => {
@@ -294,8 +330,9 @@ describe("bad input is refused before anything is created, naming the field, the
                 inContainer({ clientLogin: "certificate", flavor: "valkey" }), inContainer({ clientLogin: "certificate", image: "redis:8.6" }),
                 validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6" } } })),
                 validateRedisTlsConfigArgs(conf({ replicaSet: { password: PASSWORD, primary: { host: "10.0.0.5", port: 6380 } } })),
+                cluster(member(3, {}, { replicaOf: "n0" }), member(4, {}, { replicaOf: "n0" })),
             ],
-            [[], [], [], [], [], [], [], [], [], [], [], [], []],
+            [[], [], [], [], [], [], [], [], [], [], [], [], [], []],
         );
     });
 });

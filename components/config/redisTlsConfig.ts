@@ -131,6 +131,12 @@ export interface RedisTlsConfigArgs {
      */
     replicaSet?: ReplicaSetArgs;
     /**
+     * A Redis Cluster member: `cluster-enabled yes`, the bus on tlsPort + 10000 (RedisCluster sets it
+     * and forms the cluster). Needs `cluster` (TLS on the bus) and no `replicaSet.primary`.
+     * @default false
+     */
+    clusterNode?: boolean;
+    /**
      * The server, "redis" or "valkey": the defaults of redisConfPath, serviceName, redisGroup and
      * adminSocket, and the CLI the host scripts use.
      * @default "redis"
@@ -238,6 +244,15 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
         reserved.push(replicationUser);
     }
     problems.push(...checkAclUsers("users", args.users ?? [], { reserved, login: clientLogin }));
+    if (args.clusterNode) {
+        if (!cluster) problems.push(`[cluster] false on a cluster member: the bus would be plaintext; leave cluster true`);
+        if (args.replicaSet?.primary !== undefined) {
+            problems.push(`[replicaSet.primary] is set on a cluster member, where Redis refuses replicaof; a cluster replica follows its primary by CLUSTER REPLICATE (RedisCluster's replicaOf)`);
+        }
+        if (plaintextPort !== 0 && plaintextPort === tlsPort + 10000) {
+            problems.push(`[plaintextPort] ${plaintextPort} is the cluster bus port (tlsPort + 10000); use another port, or 0`);
+        }
+    }
     problems.push(checkOneOf("authClients", authClients, AUTH_CLIENTS));
     const protocols = args.protocols ?? CONFIG_DEFAULTS.protocols;
     if (protocols.length === 0) {
@@ -322,6 +337,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             protocols: [...(args.protocols ?? CONFIG_DEFAULTS.protocols)],
             adminSocket: socket === "" ? undefined : socket,
             clientLogin,
+            clusterNode: args.clusterNode ?? false,
         };
         const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
         const replicaSet = resolvedReplicaSet(component, args.replicaSet);

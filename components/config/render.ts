@@ -3,6 +3,7 @@ import { assertNoMarkerLine, shellLib, shellQuote } from "../host/shell";
 import { ClientLogin, renderApplyUsersFunction, renderUsersAcl, UsersArgs } from "./acl";
 import { checkServerAddress } from "../validation/fields";
 import type { ResolvedReplicaSet } from "../replication/replicaSet";
+import { renderClusterConf } from "../cluster/scripts";
 
 /** Everything the TLS drop-in for redis.conf says, as plain resolved values. */
 export interface RedisTlsConfValues {
@@ -25,6 +26,8 @@ export interface RedisTlsConfValues {
     adminSocketGroup?: boolean;
     /** This server's replica set: the replication login and, on a replica, its primary. */
     replicaSet?: ResolvedReplicaSet;
+    /** A Redis Cluster member (`cluster-enabled`, the bus on tlsPort + 10000). */
+    clusterNode?: boolean;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -58,6 +61,7 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         `tls-cluster ${yesNo(v.cluster)}`,
         `tls-protocols ${confQuote(v.protocols.join(" "))}`,
         ...(v.replicaSet === undefined ? [] : renderReplicationConf(v.replicaSet)),
+        ...(v.clusterNode ? renderClusterConf(v.tlsPort) : []),
         "tls-prefer-server-ciphers yes",
         // Protected mode acts only while the default user has no password; it has none and is off
         // (users.acl), so this is a guard for the day someone turns it back on with nopass.
@@ -83,7 +87,7 @@ export function renderReplicationConf(rs: ResolvedReplicaSet): string[] {
     if (rs.primary !== undefined) {
         const problem = checkServerAddress("replicaSet.primary.host", rs.primary.host);
         if (problem !== undefined) throw new Error(problem);
-        lines.push(`replicaof ${rs.primary.host} ${rs.primary.port}`);
+        lines.push(`replicaof ${rs.primary.host} ${rs.primary.port}`, "replica-read-only yes");
     }
     return lines;
 }

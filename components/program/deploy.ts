@@ -59,6 +59,9 @@ function checkReplicaOf(hosts: HostConfig[]): void {
         const primary = hosts.find((p) => p.name === h.replicaOf);
         if (h.replicaOf === h.name) throw new Error(`${field} ${show(h.replicaOf)} is this host itself, which cannot replicate from itself; name its primary, or drop replicaOf on the primary`);
         if (primary === undefined) throw new Error(`${field} ${show(h.replicaOf)} is not the name of an entry of redis-tls:hosts; name one of ${JSON.stringify(hosts.map((x) => x.name))}`);
+        if (primary.decommissioned && !h.decommissioned) {
+            throw new Error(`${field} ${show(h.replicaOf)} is decommissioned; name a primary in service, or decommission this host too`);
+        }
         if (primary.replicaOf !== undefined) {
             throw new Error(`${field} ${show(h.replicaOf)} is itself a replica (of ${show(primary.replicaOf)}); replicate from the primary: set replicaOf ${show(primary.replicaOf)}`);
         }
@@ -67,7 +70,8 @@ function checkReplicaOf(hosts: HostConfig[]): void {
         }
     });
     const seen = new Map<string, string>();
-    for (const h of hosts) {
+    // A decommissioned entry may share its address with the host that replaced it.
+    for (const h of hosts.filter((x) => !x.decommissioned)) {
         const at = `${h.address.toLowerCase()}:${h.port ?? 22}`;
         const other = seen.get(at);
         if (other !== undefined) {
@@ -212,7 +216,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     const users = config.apps.map((a, i) => ({ name: a.name, rules: a.rules, passwordHash: passwords[i]?.passwordHash }));
     // One replication password per primary and its replicas.
     const replication = new Map(
-        config.hosts.filter((h) => h.replicaOf === undefined && config.hosts.some((r) => r.replicaOf === h.name)).map((h) => [h.name, makeAclPassword(`redis-${h.name}-replication-password`).password]),
+        config.hosts.filter((h) => h.replicaOf === undefined && config.hosts.some((r) => r.replicaOf === h.name)).map((h) => [h.name, makeAclPassword(`redis-replication-${h.name}-password`).password]),
     );
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};

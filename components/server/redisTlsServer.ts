@@ -146,6 +146,11 @@ export interface RedisTlsServerArgs {
      */
     replicaSet?: ReplicaSetArgs;
     /**
+     * A Redis Cluster member (RedisCluster sets it, with the join steps that form the cluster).
+     * @default false
+     */
+    clusterNode?: boolean;
+    /**
      * The server: "redis" or "valkey". Sets the defaults of serviceName, redisUser and adminSocket
      * (Debian's names), and the CLI the host scripts use.
      * @default "redis"
@@ -270,6 +275,7 @@ function childArgs(args: RedisTlsServerArgs, component?: string) {
         clientLogin: args.clientLogin,
         flavor: args.flavor,
         replicaSet: args.replicaSet,
+        clusterNode: args.clusterNode,
         tlsDir,
     };
     const renewerArgs = (renewScript: pulumi.Input<string>, stepPath?: string): CertRenewerArgs => ({

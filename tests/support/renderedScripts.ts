@@ -25,6 +25,7 @@ import {
     renderContainerConfScript,
     renderDerivedDockerfile,
     renderHealthCheck,
+    renderClusterJoinScript,
 } from "../../components";
 
 const dir = { tlsDir: "/etc/redis-tls", group: "redis" };
@@ -49,6 +50,7 @@ export const HOST_SCRIPTS: Record<string, string> = {
     }),
     "container-health.sh": renderHealthCheck({ tlsPort: 6379, serverName: "localhost", serverNameIsIp: false, tlsDir: dir.tlsDir }) + "\n",
     "container-health.ip.sh": renderHealthCheck({ tlsPort: 6380, serverName: "fd00::5", serverNameIsIp: true, tlsDir: dir.tlsDir }) + "\n",
+    "cluster-join.sh": renderClusterJoinScript({ tlsDir: dir.tlsDir, socket: "/run/redis/redis-server.sock", cli: "redis-cli", adminUser: "redis-tls-admin" }),
     "install-conf.sh": renderInstallConfScript({
         ...dir, redisConfPath: "/etc/redis/redis.conf", serviceName: "redis-server", adminUser: "redis-tls-admin", reloadUser: "redis-tls-reload",
         aclUser: "redis-tls-acl", socket: "/run/redis/redis-server.sock", server: "redis-server", cli: "redis-cli",
@@ -120,6 +122,7 @@ export const CONF_FILES: Record<string, string> = {
     "tls.replica.conf": renderRedisTlsConf({
         ...conf, replicaSet: { user: "redis-tls-replica", password: 'pa"ss\\word-0123456789', primary: { host: "redis-a.internal", port: 6379 } },
     }),
+    "tls.cluster-member.conf": renderRedisTlsConf({ ...conf, authClients: "optional", clusterNode: true, replicaSet: { user: "redis-tls-replica", password: "0123456789abcdef0123" } }),
     "tls.key-pass.optional-clients.conf": renderRedisTlsConf({
         ...conf, keyFilePass: 'pa"ss\\word', authClients: "optional", tlsPort: 6380, plaintextPort: 6379, adminSocket: undefined, cluster: false,
     }),
