@@ -147,21 +147,15 @@ export class RedisCluster extends pulumi.ComponentResource {
             const k = primaries.indexOf(x);
             return k < 0 ? "" : slotRange(k, primaries.length).join(" ");
         };
-        const joined = args.members.flatMap((x, i) =>
-            x === seed
-                ? []
-                : [
-                      join(
-                          x,
-                          {
-                              seed: at(seed),
-                              slots: shares(x),
-                              primary: x.replicaOf === undefined ? "" : at(args.members.find((y) => y.name === x.replicaOf)!),
-                          },
-                          [servers[i], servers[seedIndex]],
-                      ),
-                  ],
-        );
+        // Primaries first; a replica's step waits for its primary's server and step as well.
+        const joins = new Map<RedisClusterMemberArgs, pulumi.Resource>();
+        for (const x of [...primaries.filter((p) => p !== seed), ...args.members.filter((y) => y.replicaOf !== undefined)]) {
+            const i = args.members.indexOf(x);
+            const primary = x.replicaOf === undefined ? undefined : args.members.find((y) => y.name === x.replicaOf)!;
+            const after = primary === undefined ? [] : [servers[args.members.indexOf(primary)], ...(joins.has(primary) ? [joins.get(primary)!] : [])];
+            joins.set(x, join(x, { seed: at(seed), slots: shares(x), primary: primary === undefined ? "" : at(primary) }, [servers[i], servers[seedIndex], ...after]));
+        }
+        const joined = [...joins.values()];
         const last = join(seed, { slots: shares(seed), members: String(args.members.length) }, [servers[seedIndex], ...joined]);
 
         this.nodes = pulumi.all(

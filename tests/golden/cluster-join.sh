@@ -18,7 +18,7 @@ read_sections "$work"
 for f in seed slots primary members; do touch "$work/$f"; done
 seed=$(cat "$work/seed") slots=$(cat "$work/slots") primary=$(cat "$work/primary") members=$(cat "$work/members")
 # Values arrive as data; each is checked for its shape before any command carries it.
-addr='^[0-9A-Fa-f.:]+ [0-9]{1,5}$'
+addr='^[0-9A-Fa-f.:]+ [1-9][0-9]{0,4}$'
 for v in "$seed" "$primary"; do
   if [ -n "$v" ] && [[ ! $v =~ $addr ]]; then echo "not an address and port: $(printf '%q' "$v")" >&2; exit 1; fi
 done
@@ -30,10 +30,11 @@ ok() { local out; out=$(run "$@"); if [ "$out" != OK ]; then echo "$* answered: 
 # CLUSTER NODES: "id ip:port@bus[,hostname] flags master ping pong epoch link [slots...]".
 # A node is found by address and bus port: over this plaintext socket Valkey shows the plaintext
 # port (0) where Redis shows the TLS port. One still in its handshake has a temporary ID: not counted.
+# A failed node left at the same address (a rebuilt host) is not it either.
 node_at() {
-  run CLUSTER NODES | awk -v ip="$1" -v bus="$(($2 + 10000))" '$3 !~ /handshake/ {
+  run CLUSTER NODES | awk -v ip="$1" -v bus="$(($2 + 10000))" '$3 !~ /handshake|fail|noaddr/ {
     split($2, a, "@"); split(a[2], b, ","); n = split(a[1], c, ":")
-    if (substr(a[1], 1, length(a[1]) - length(c[n]) - 1) == ip && b[1] == bus) print $1 }'
+    if (substr(a[1], 1, length(a[1]) - length(c[n]) - 1) == ip && b[1] == bus) print $1 }' | head -n 1
 }
 wait_for() { local _; for _ in $(seq 1 150); do if "$@"; then return 0; fi; sleep 0.2; done; return 1; }
 if [ -n "$seed" ]; then
@@ -46,7 +47,7 @@ fi
 if [ -n "$slots" ]; then
   read -r first last <<< "$slots"
   myself=$(run CLUSTER NODES | awk '$3 ~ /myself/')
-  served=$(run CLUSTER NODES | awk -v s="$first" '{ for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s + 0 >= r[1] + 0 && s + 0 <= r[2] + 0) print $1 } }')
+  served=$(run CLUSTER NODES | awk -v s="$first" '$3 !~ /fail|noaddr/ { for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s + 0 >= r[1] + 0 && s + 0 <= r[2] + 0) print $1 } }')
   if [ -n "$(awk '{ print $9 }' <<< "$myself")" ]; then
     echo "serves slots already"
   elif [ -n "$served" ]; then
@@ -62,8 +63,12 @@ if [ -n "$primary" ]; then
   if ! wait_for known; then echo "the primary $ip:$port did not become known to this node within 30 s; it knows: $(run CLUSTER NODES | cut -d' ' -f2,3 | tr '
 ' ' ')" >&2; exit 1; fi
   id=$(node_at "$ip" "$port")
-  if [ "$(run CLUSTER NODES | awk '$3 ~ /myself/ { print $4 }')" = "$id" ]; then
+  myself=$(run CLUSTER NODES | awk '$3 ~ /myself/')
+  if [ "$(awk '{ print $4 }' <<< "$myself")" = "$id" ]; then
     echo "replicates $ip:$port already"
+  elif [[ $(awk '{ print $3 }' <<< "$myself") == *slave* ]] || [ -n "$(awk '{ print $9 }' <<< "$myself")" ]; then
+    # After a failover this node may follow another primary, or serve slots itself: left as the cluster made it.
+    echo "follows another primary or serves slots since a failover; left as it is (CLUSTER REPLICATE by hand to change it)"
   else
     ok CLUSTER REPLICATE "$id"
     echo "replicates $ip:$port"

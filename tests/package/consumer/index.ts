@@ -11,6 +11,7 @@ import {
     CertRenewer,
     KeyAlgorithm,
     RedisClientCertificate,
+    RedisCluster,
     RedisServerCertificate,
     RedisTlsConfig,
     RedisTlsContainer,
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
         new StepCertificate("step-4", { connection: { ...connection, host: "10.0.0.10" }, ipAddresses: ["10.0.0.10"], issuer: stepCa.issuer, clientCaPem: ca.rootCertPem }),
         new RedisTlsContainer("local", { ca: ca.issuer, users: [{ name: "orders", rules: "~orders:* +@read", passwordHash: orders.passwordHash }] }),
         new CaTrustImage("app-image", { base: "node:20-bookworm", imageName: "team/app-with-ca:1", rootCertPem: ca.rootCertPem }),
+        new RedisCluster("cluster", {
+            members: [11, 12, 13].map((n) => ({ name: `n${n}`, server: { connection: { ...connection, host: `10.0.0.${n}` }, ipAddresses: [`10.0.0.${n}`], ca: ca.issuer } })),
+        }),
     );
     await Promise.all(components.map((c) => new Promise((resolve) => c.urn.apply(resolve))));
     await new Promise((resolve) => server.serverName.apply(resolve));
