@@ -9,7 +9,7 @@ import { asRoot, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
 import { flavorOf } from "../server/flavor";
 import { assertRedisTlsServerArgs, RedisTlsServer, RedisTlsServerArgs, SERVER_DEFAULTS } from "../server/redisTlsServer";
-import { assertValid, checkUnique, Problem, show } from "../validation/fields";
+import { assertValid, checkUnique, found, Problem, show } from "../validation/fields";
 import { BUS_PORT_OFFSET, renderClusterJoinScript, slotRange } from "./scripts";
 
 /** One node of a cluster: its name, its server, and (on a replica) its primary's name. */
@@ -93,7 +93,7 @@ export function validateRedisClusterArgs(args: RedisClusterArgs): string[] {
             problems.push(`[${at}.server.clientLogin] "certificate" needs application certificates from the cluster's CA, and any certificate of that CA opens the cluster bus; use "password"`);
         }
     });
-    return problems.filter((p): p is string => p !== undefined);
+    return found(problems);
 }
 
 /**
