@@ -23,6 +23,7 @@ export * from "./distribution/caDistribution";
 export * from "./replication/replicaSet";
 export * from "./cluster/scripts";
 export * from "./cluster/redisCluster";
+export * from "./sentinel/render";
 export * from "./server/flavor";
 export * from "./server/redisTlsServer";
 export * from "./client/connectionSettings";

@@ -188,6 +188,37 @@ describe("the default program (stack/index.ts) under mocks", () => {
         assert.ok(!/master|replicaof/.test(dropin) && !users.includes("redis-tls-replica"), "a host outside the set has none of it");
     });
 
+    it("with redis-tls:sentinel, a sentinel beside each member of a replica set: one secret password per set, its hash on every member, monitoring the primary", async () => {
+        const recorded = recordResources();
+        const out = loadProgram({
+            "redis-tls:hosts": JSON.stringify([
+                { name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] },
+                { name: "b", address: "10.0.0.6", hostKey: HOST_KEY, dnsNames: ["redis-b.internal"], replicaOf: "a" },
+                { name: "d", address: "10.0.0.8", hostKey: HOST_KEY, dnsNames: ["redis-d.internal"] },
+            ]),
+            "redis-tls:sentinel": "true",
+            "redis-tls:sshPrivateKey": SSH_KEY,
+        });
+        const servers = (await valueOf(out.servers)) as Record<string, { sentinel?: string }>;
+        assert.deepEqual(Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.sentinel])), { a: "10.0.0.5:26379", b: "10.0.0.6:26379", d: undefined });
+        await settle(recorded);
+        const made = recorded.filter((r) => r.type === "command:local:Command" && /^redis-sentinel-.*-password$/.test(r.name));
+        assert.deepEqual(made.map((r) => [r.name, r.inputs.logging]), [["redis-sentinel-a-password", "none"]]);
+        assert.deepEqual(recorded.filter((r) => /-sentinel$/.test(r.name)).map((r) => r.name), ["redis-a-sentinel", "redis-b-sentinel"]);
+        const sentinel = (h: string) => recorded.find((r) => r.name === `redis-${h}-sentinel`)!;
+        const conf = (h: string) => sections(plain(sentinel(h).inputs.stdin)).conf;
+        const password = conf("a").match(/^sentinel auth-pass redis-tls "(.*)"$/m)![1];
+        for (const h of ["a", "b"]) {
+            assert.ok(isSecretInput(sentinel(h).inputs.stdin), `${h}: the sentinel's config is on stdin as a secret`);
+            assert.ok(!sentinel(h).inputs.create.includes(password) && !sentinel(h).inputs.delete.includes(password), "never in the command text");
+            assert.match(conf(h), /^sentinel monitor redis-tls 10\.0\.0\.5 6379 2$/m, "both watch the primary");
+            assert.equal(conf(h).match(/^sentinel sentinel-pass "(.*)"$/m)?.[1], password);
+            const users = sections(plain(recorded.find((r) => r.name === `redis-${h}-config-install`)!.inputs.stdin)).users;
+            assert.ok(users.includes(`user redis-tls-sentinel reset on #${createHash("sha256").update(password).digest("hex")} resetchannels &__sentinel__:hello -@all`) && !users.includes(password));
+        }
+        assert.ok(!sections(plain(recorded.find((r) => r.name === "redis-d-config-install")!.inputs.stdin)).users.includes("redis-tls-sentinel"), "a host outside the set has no sentinel identity");
+    });
+
     it("refuses topologies that cannot work, naming the host and the fix", () => {
         recordResources();
         const load = (hosts: object[]) => () => loadProgram({ "redis-tls:hosts": JSON.stringify(hosts.map((h, i) => ({ name: `h${i}`, address: `10.0.0.${i + 1}`, hostKey: HOST_KEY, ...h }))), "redis-tls:sshPrivateKey": SSH_KEY });
@@ -259,6 +290,7 @@ describe("stack config parsing names the key, the value and the fix", () => {
         ["stepCa with its flag as a string", { hosts: HOSTS, stepCa: '{"address":"10.0.0.9","hostKey":"k","acme":"false"}' },
             `[redis-tls:stepCa.acme] "false" is not true or false; set it with pulumi config set --path 'stepCa.acme' true`],
         ["validityHours not a number", { hosts: HOSTS, validityHours: "30d" }, `[redis-tls:validityHours] "30d" is not a whole number; set e.g. pulumi config set validityHours 720`],
+        ["sentinel not true or false", { hosts: HOSTS, sentinel: "yes" }, `[redis-tls:sentinel] "yes" is not true or false; set pulumi config set sentinel true`],
     ];
     for (const [what, raw, message] of cases) {
         it(what, () => assert.throws(() => parseStackConfig(raw), (e: Error) => e.message === message));

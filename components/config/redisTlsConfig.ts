@@ -25,6 +25,7 @@ import { Flavor, FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 import { createHash } from "node:crypto";
 import { checkReplicaSet, checkReplicationPassword, REPLICATION_DEFAULTS, ReplicaSetArgs, renderReplicationUser, ResolvedReplicaSet } from "../replication/replicaSet";
+import { checkSentinel, renderSentinelDataUser, SENTINEL_DEFAULTS } from "../sentinel/render";
 
 /** `tls-auth-clients`: whether a client must present a certificate from the client CA. */
 export const AuthClients = {
@@ -242,6 +243,17 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
             problems.push(`[replication] false with a replicaSet: replicas would connect in plaintext to a server that has no plaintext port; leave replication true`);
         }
         reserved.push(replicationUser);
+        const sentinel = args.replicaSet.sentinel;
+        if (sentinel !== undefined) {
+            const sentinelUser = sentinel.user ?? SENTINEL_DEFAULTS.user;
+            problems.push(...checkSentinel("replicaSet.sentinel", sentinel, { tlsPort, sshPort: args.connection.port ?? 22 }));
+            if (reserved.includes(sentinelUser)) {
+                problems.push(`[replicaSet.sentinel.user] ${show(sentinelUser)} is also one of redis-tls's other users (${reserved.join(", ")}); give the sentinel identity its own name`);
+            }
+            if (args.clusterNode) problems.push(`[replicaSet.sentinel] is set on a cluster member; a Redis Cluster fails over by itself, without Sentinel`);
+            if (args.keyFilePass !== undefined) problems.push(`[replicaSet.sentinel] is set with keyFilePass; Sentinel would need the pass phrase in its own file, so leave keyFilePass unset`);
+            reserved.push(sentinelUser);
+        }
     }
     problems.push(...checkAclUsers("users", args.users ?? [], { reserved, login: clientLogin }));
     if (args.clusterNode) {
@@ -296,11 +308,13 @@ function resolvedReplicaSet(component: string, rs: ReplicaSetArgs | undefined): 
         .all([
             checked(component, rs.password, (p) => [checkReplicationPassword("replicaSet.password", p)]),
             primary === undefined ? undefined : checked(component, primary.host, (h) => [checkServerAddress("replicaSet.primary.host", h)]),
+            rs.sentinel === undefined ? undefined : checked(component, rs.sentinel.password, (p) => [checkReplicationPassword("replicaSet.sentinel.password", p)]),
         ])
-        .apply(([password, host]) => ({
+        .apply(([password, host, sentinelPassword]) => ({
             user: rs.user ?? REPLICATION_DEFAULTS.user,
             password,
             ...(host === undefined ? {} : { primary: { host, port: primary!.port ?? CONFIG_DEFAULTS.tlsPort } }),
+            ...(sentinelPassword === undefined ? {} : { sentinel: { user: rs.sentinel!.user ?? SENTINEL_DEFAULTS.user, password: sentinelPassword } }),
         }));
 }
 
@@ -358,7 +372,14 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
         const users =
             replicaSet === undefined
                 ? appUsers
-                : pulumi.all([replicaSet, appUsers]).apply(([rs, u]) => renderReplicationUser(rs.user, createHash("sha256").update(rs.password).digest("hex")) + u);
+                : pulumi
+                      .all([replicaSet, appUsers])
+                      .apply(
+                          ([rs, u]) =>
+                              renderReplicationUser(rs.user, createHash("sha256").update(rs.password).digest("hex")) +
+                              (rs.sentinel === undefined ? "" : renderSentinelDataUser(rs.sentinel.user, rs.sentinel.password)) +
+                              u,
+                      );
         const install = new command.remote.Command(
             `${name}-install`,
             {

@@ -11,6 +11,7 @@ import { CONTAINER_DEFAULTS, RedisTlsContainer, RedisTlsContainerArgs, validateR
 import { assertValid } from "../validation/fields";
 import { HostConfig, StackConfig } from "./stackConfig";
 import { ReplicaSetArgs } from "../replication/replicaSet";
+import { SENTINEL_DEFAULTS } from "../sentinel/render";
 import { show } from "../validation/fields";
 
 /** The default program's container, when there are no hosts. */
@@ -39,6 +40,8 @@ export interface ServerEndpoint {
     renewsAfter?: string;
     /** The host this one replicates from (read-only; write to the primary). */
     replicaOf?: string;
+    /** With redis-tls:sentinel, this member's sentinel (`host:port`), which names the current primary. */
+    sentinel?: string;
 }
 
 /**
@@ -161,12 +164,16 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         throw new Error(`[redis-tls:apps[${clash}].name] "${config.apps[clash].name}" is also a Redis host's name, so that host's certificate would log in as the app; rename the app`);
     }
     checkReplicaOf(config.hosts);
+    const pending = pulumi.output("0".repeat(64));
+    let sentinelPassword: (primary: string) => pulumi.Input<string> = () => pending;
     const replicaSet = (host: HostConfig, password: (primary: string) => pulumi.Input<string>): ReplicaSetArgs | undefined => {
         const primary = host.replicaOf === undefined ? undefined : config.hosts.find((h) => h.name === host.replicaOf)!;
         if (primary === undefined && !config.hosts.some((h) => h.replicaOf === host.name)) return undefined;
+        const set = primary?.name ?? host.name;
         return {
-            password: password(primary?.name ?? host.name),
+            password: password(set),
             primary: primary === undefined ? undefined : { host: primary.address, port: config.tlsPort },
+            ...(config.sentinel ? { sentinel: { password: sentinelPassword(set) } } : {}),
         };
     };
     const serverArgs = (host: HostConfig, users: AclUserArgs[], password: (primary: string) => pulumi.Input<string>): RedisTlsServerArgs => ({
@@ -194,7 +201,6 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
             throw new Error(`[redis-tls:apps[${i}].client] "${a.client}" is not the name of an entry of redis-tls:clients; name one of ${JSON.stringify(config.clients.map((c) => c.name))}`);
         }
     });
-    const pending = pulumi.output("0".repeat(64));
     const pendingUsers = config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }));
     for (const host of config.hosts) {
         assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers, () => pending));
@@ -218,6 +224,9 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     const replication = new Map(
         config.hosts.filter((h) => h.replicaOf === undefined && config.hosts.some((r) => r.replicaOf === h.name)).map((h) => [h.name, makeAclPassword(`redis-replication-${h.name}-password`).password]),
     );
+    // And, with Sentinel, one sentinel password per replica set.
+    const sentinels = new Map([...replication.keys()].filter(() => config.sentinel).map((p) => [p, makeAclPassword(`redis-sentinel-${p}-password`).password]));
+    sentinelPassword = (primary) => sentinels.get(primary)!;
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     const serverRoots: pulumi.Output<string>[] = [];
@@ -237,6 +246,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
                 serverName,
                 ...(renewsAfter === undefined ? {} : { renewsAfter }),
                 ...(host.replicaOf === undefined ? {} : { replicaOf: host.replicaOf }),
+                ...(config.sentinel && replication.has(host.replicaOf ?? host.name) ? { sentinel: `${host.address}:${SENTINEL_DEFAULTS.port}` } : {}),
             }));
     }
 

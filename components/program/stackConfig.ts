@@ -76,6 +76,8 @@ export interface StackConfig {
     clientLogin?: ClientLogin;
     /** "redis" or "valkey". */
     flavor?: Flavor;
+    /** Every member of every replica set also runs a Sentinel over TLS. */
+    sentinel?: boolean;
     caCommonName?: string;
     keyAlgorithm?: KeyAlgorithm;
     validityHours?: number;
@@ -141,6 +143,7 @@ export const CONFIG_KEYS = [
     "apps",
     "clientLogin",
     "flavor",
+    "sentinel",
 ] as const;
 
 const PROJECT = "redis-tls";
@@ -218,6 +221,12 @@ function parseInteger(key: string, raw: string | undefined): number | undefined 
     return n;
 }
 
+function parseBoolean(key: string, raw: string | undefined): boolean | undefined {
+    if (raw === undefined) return undefined;
+    if (raw !== "true" && raw !== "false") throw new Error(`[${PROJECT}:${key}] ${show(raw)} is not true or false; set pulumi config set ${key} true`);
+    return raw === "true";
+}
+
 /** Fields that switch something on: JSON's "false" (a string) would be truthy, so only true or false. */
 const FLAGS = ["decommissioned", "stepBootstrap", "acme"];
 
@@ -269,6 +278,7 @@ export function parseStackConfig(raw: Partial<Record<(typeof CONFIG_KEYS)[number
         // Closed sets stay strings here: the components check them and name the config key's field.
         clientLogin: raw.clientLogin as ClientLogin | undefined,
         flavor: raw.flavor as Flavor | undefined,
+        sentinel: parseBoolean("sentinel", raw.sentinel),
         caCommonName: raw.caCommonName,
         keyAlgorithm: raw.keyAlgorithm as KeyAlgorithm | undefined,
         validityHours: parseInteger("validityHours", raw.validityHours),

@@ -1,4 +1,5 @@
 import { shellQuote } from "../host/shell";
+import { SENTINEL_UNIT, SENTINEL_UNIT_FILE } from "../sentinel/render";
 
 /**
  * The safe hot reload, shared by every issuer: `pulumi up` installs (state CA) and the host's
@@ -47,6 +48,7 @@ reload_tls() {
   fi
   if [ ! -S "$sock" ]; then
     echo "no Redis socket at $sock; the new files are read at the next start"
+    restart_sentinel
     return 0
   fi
   if ! reply=$(REDISCLI_AUTH=$(cat "$tls/reload.pass") ${a.cli ?? "redis-cli"} -s "$sock" --user "$user" -e CONFIG SET \\
@@ -60,6 +62,18 @@ reload_tls() {
     return 1
   fi
   echo "reloaded $(openssl x509 -in "$tls/live/redis.crt" -noout -serial) through $sock"
+  restart_sentinel
+}
+# A sentinel beside this server serves the same files and cannot hot-load them: it restarts (what it
+# learned is in its own file).
+restart_sentinel() {
+  if [ -f ${SENTINEL_UNIT_FILE} ] && command -v systemctl > /dev/null; then
+    if ! systemctl try-restart ${SENTINEL_UNIT}.service; then
+      echo "${SENTINEL_UNIT} did not restart on the new certificate; see journalctl -u ${SENTINEL_UNIT}" >&2
+      return 1
+    fi
+    echo "restarted ${SENTINEL_UNIT}"
+  fi
 }
 `;
 }

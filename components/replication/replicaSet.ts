@@ -8,6 +8,7 @@
  */
 import * as net from "node:net";
 import { checkAclUser, checkPort, checkServerAddress, Problem, show } from "../validation/fields";
+import type { SentinelArgs } from "../sentinel/render";
 
 export const REPLICATION_DEFAULTS = { user: "redis-tls-replica" } as const;
 
@@ -43,6 +44,12 @@ export interface ReplicaSetArgs {
     user?: string;
     /** The primary this server replicates from; unset: this server is the primary. */
     primary?: ReplicaOfArgs;
+    /**
+     * Run a Sentinel over TLS beside this member, watching the primary (`primary`, or this server
+     * itself on the primary) and promoting a replica when it fails. Give it to every member, with the
+     * same password. Every member's users.acl gets the sentinel identity.
+     */
+    sentinel?: SentinelArgs;
 }
 
 /** A replica set membership with every value resolved. */
@@ -50,6 +57,8 @@ export interface ResolvedReplicaSet {
     user: string;
     password: string;
     primary?: { host: string; port: number };
+    /** The sentinel identity, when the replica set has Sentinel. */
+    sentinel?: { user: string; password: string };
 }
 
 /** A replication password: what redis.conf and AUTH carry intact, long enough not to be guessed. */

@@ -15,6 +15,7 @@ import { assertValid, found, checkAbsolutePath, checkUnixName, show } from "../v
 import { KeyAlgorithm } from "../keyAlgorithm";
 import { Flavor } from "./flavor";
 import { ReplicaSetArgs } from "../replication/replicaSet";
+import { installSentinel } from "../sentinel/sentinel";
 
 /** Where an ACME-issued server certificate comes from. */
 export interface AcmeIssuerArgs {
@@ -347,6 +348,25 @@ export class RedisTlsServer extends pulumi.ComponentResource {
                   ? new StepCertificate(`${name}-step`, stepArgs, { parent: this })
                   : new RedisServerCertificate(`${name}-cert`, stateArgs!, { parent: this });
         const config = new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
+        const replicaSet = args.replicaSet;
+        if (replicaSet?.sentinel !== undefined) {
+            installSentinel(
+                `RedisTlsServer ${name}`,
+                `${name}-sentinel`,
+                {
+                    connection: args.connection,
+                    replicaSet: { ...replicaSet, sentinel: replicaSet.sentinel },
+                    tlsPort: configArgs.tlsPort ?? CONFIG_DEFAULTS.tlsPort,
+                    tlsDir: configArgs.tlsDir!,
+                    bind: [...(args.bind ?? CONFIG_DEFAULTS.bind)],
+                    authClients: args.authClients ?? CONFIG_DEFAULTS.authClients,
+                    protocols: [...CONFIG_DEFAULTS.protocols],
+                    flavor: args.flavor,
+                    redisUser: configArgs.redisGroup!,
+                },
+                { parent: this, dependsOn: [config] },
+            );
+        }
         if (certificate instanceof AcmeCertificate || certificate instanceof StepCertificate) {
             const stepPath = certificate instanceof StepCertificate ? certificate.stepPath : undefined;
             new CertRenewer(`${name}-renewer`, renewerArgs(certificate.renewScript, stepPath), { parent: this, dependsOn: [config] });

@@ -184,6 +184,7 @@ reload_tls() {
   fi
   if [ ! -S "$sock" ]; then
     echo "no Redis socket at $sock; the new files are read at the next start"
+    restart_sentinel
     return 0
   fi
   if ! reply=$(REDISCLI_AUTH=$(cat "$tls/reload.pass") redis-cli -s "$sock" --user "$user" -e CONFIG SET \
@@ -197,6 +198,18 @@ reload_tls() {
     return 1
   fi
   echo "reloaded $(openssl x509 -in "$tls/live/redis.crt" -noout -serial) through $sock"
+  restart_sentinel
+}
+# A sentinel beside this server serves the same files and cannot hot-load them: it restarts (what it
+# learned is in its own file).
+restart_sentinel() {
+  if [ -f /etc/systemd/system/redis-tls-sentinel.service ] && command -v systemctl > /dev/null; then
+    if ! systemctl try-restart redis-tls-sentinel.service; then
+      echo "redis-tls-sentinel did not restart on the new certificate; see journalctl -u redis-tls-sentinel" >&2
+      return 1
+    fi
+    echo "restarted redis-tls-sentinel"
+  fi
 }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -26,6 +26,10 @@ import {
     renderDerivedDockerfile,
     renderHealthCheck,
     renderClusterJoinScript,
+    renderSentinelConf,
+    renderSentinelInstallScript,
+    renderSentinelRemoveScript,
+    renderSentinelService,
 } from "../../components";
 
 const dir = { tlsDir: "/etc/redis-tls", group: "redis" };
@@ -65,6 +69,8 @@ export const HOST_SCRIPTS: Record<string, string> = {
     }),
     "redis-conf-check.sh": renderConfRepairScript({ redisConfPath: "/etc/redis/redis.conf", tlsDir: dir.tlsDir }),
     "reload.sh": renderReloadScript(reload),
+    "sentinel-install.sh": renderSentinelInstallScript({ tlsDir: dir.tlsDir, user: "redis" }),
+    "sentinel-remove.sh": renderSentinelRemoveScript({ tlsDir: dir.tlsDir }),
     "needs-renewal.sh": renderNeedsRenewal(66),
     "acme-renew.sh": acmeRenew,
     "acme-issue.sh": renderAcmeIssueScript({ ...dir, renewScript: "#!/bin/bash\necho renew\n", reload }),
@@ -108,6 +114,7 @@ export const DOCKERFILES: Record<string, string> = {
 /** Every systemd unit the renewer installs, by golden file name. */
 export const UNIT_FILES: Record<string, string> = {
     "cert-renewer@.service": renderRenewerService(),
+    "redis-tls-sentinel.service": renderSentinelService({ server: "valkey-server", user: "valkey" }),
     "cert-renewer@.timer": renderRenewerTimer({ onCalendar: "*:1/5", randomizedDelaySec: "5m" }),
     "cert-renewer@redis-server.override.conf": renderRenewerOverride({ certPath: "/etc/redis-tls/live/redis.crt", keyPath: "/etc/redis-tls/live/redis.key", reloadCommand: "reload-redis-server" }),
     "cert-renewer@redis-server.step.override.conf": renderRenewerOverride({
@@ -123,6 +130,10 @@ export const CONF_FILES: Record<string, string> = {
         ...conf, replicaSet: { user: "redis-tls-replica", password: 'pa"ss\\word-0123456789', primary: { host: "redis-a.internal", port: 6379 } },
     }),
     "tls.cluster-member.conf": renderRedisTlsConf({ ...conf, authClients: "optional", clusterNode: true, replicaSet: { user: "redis-tls-replica", password: "0123456789abcdef0123" } }),
+    "sentinel.conf": renderSentinelConf({
+        tlsDir: dir.tlsDir, port: 26379, bind: ["*", "-::*"], authClients: "yes", protocols: ["TLSv1.2", "TLSv1.3"], masterName: "redis-tls",
+        primary: { host: "10.0.0.5", port: 6379 }, quorum: 2, downAfterMs: 5000, failoverTimeoutMs: 60000, user: "redis-tls-sentinel", password: 'pa"ss\\word-0123456789',
+    }),
     "tls.key-pass.optional-clients.conf": renderRedisTlsConf({
         ...conf, keyFilePass: 'pa"ss\\word', authClients: "optional", tlsPort: 6380, plaintextPort: 6379, adminSocket: undefined, cluster: false,
     }),
