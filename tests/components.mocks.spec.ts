@@ -372,7 +372,7 @@ describe("component resource graphs (mocks)", () => {
         assert.deepEqual(password, ["cl-replication-password"]);
         for (const n of ["a", "b", "c", "d"]) {
             const { dropin, users } = sections(plain(byName(recorded, `cl-${n}-config-install`).inputs.stdin));
-            assert.match(dropin, /^cluster-enabled yes\ncluster-port 16379$/m);
+            assert.match(dropin, new RegExp(`^cluster-enabled yes\ncluster-port 16379\ncluster-announce-ip 10\\.0\\.0\\.${"abcd".indexOf(n) + 1}$`, "m"), "each announces the IP its certificate names");
             assert.match(dropin, /^tls-auth-clients optional$/m);
             assert.match(dropin, /^tls-cluster yes$/m);
             assert.doesNotMatch(dropin, /^replicaof/m);

@@ -194,21 +194,22 @@ describe("the default program (stack/index.ts) under mocks", () => {
             "redis-tls:hosts": JSON.stringify([
                 { name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] },
                 { name: "b", address: "10.0.0.6", hostKey: HOST_KEY, dnsNames: ["redis-b.internal"], replicaOf: "a" },
+                { name: "c", address: "10.0.0.7", hostKey: HOST_KEY, dnsNames: ["redis-c.internal"], replicaOf: "a" },
                 { name: "d", address: "10.0.0.8", hostKey: HOST_KEY, dnsNames: ["redis-d.internal"] },
             ]),
             "redis-tls:sentinel": "true",
             "redis-tls:sshPrivateKey": SSH_KEY,
         });
         const servers = (await valueOf(out.servers)) as Record<string, { sentinel?: string }>;
-        assert.deepEqual(Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.sentinel])), { a: "10.0.0.5:26379", b: "10.0.0.6:26379", d: undefined });
+        assert.deepEqual(Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.sentinel])), { a: "10.0.0.5:26379", b: "10.0.0.6:26379", c: "10.0.0.7:26379", d: undefined });
         await settle(recorded);
         const made = recorded.filter((r) => r.type === "command:local:Command" && /^redis-sentinel-.*-password$/.test(r.name));
         assert.deepEqual(made.map((r) => [r.name, r.inputs.logging]), [["redis-sentinel-a-password", "none"]]);
-        assert.deepEqual(recorded.filter((r) => /-sentinel$/.test(r.name)).map((r) => r.name), ["redis-a-sentinel", "redis-b-sentinel"]);
+        assert.deepEqual(recorded.filter((r) => /-sentinel$/.test(r.name)).map((r) => r.name), ["redis-a-sentinel", "redis-b-sentinel", "redis-c-sentinel"]);
         const sentinel = (h: string) => recorded.find((r) => r.name === `redis-${h}-sentinel`)!;
         const conf = (h: string) => sections(plain(sentinel(h).inputs.stdin)).conf;
         const password = conf("a").match(/^sentinel auth-pass redis-tls "(.*)"$/m)![1];
-        for (const h of ["a", "b"]) {
+        for (const h of ["a", "b", "c"]) {
             assert.ok(isSecretInput(sentinel(h).inputs.stdin), `${h}: the sentinel's config is on stdin as a secret`);
             assert.ok(!sentinel(h).inputs.create.includes(password) && !sentinel(h).inputs.delete.includes(password), "never in the command text");
             assert.match(conf(h), /^sentinel monitor redis-tls 10\.0\.0\.5 6379 2$/m, "both watch the primary");
@@ -217,6 +218,21 @@ describe("the default program (stack/index.ts) under mocks", () => {
             assert.ok(users.includes(`user redis-tls-sentinel reset on #${createHash("sha256").update(password).digest("hex")} resetchannels &__sentinel__:hello -@all`) && !users.includes(password));
         }
         assert.ok(!sections(plain(recorded.find((r) => r.name === "redis-d-config-install")!.inputs.stdin)).users.includes("redis-tls-sentinel"), "a host outside the set has no sentinel identity");
+    });
+
+    it("refuses Sentinel for a replica set of two, which could not fail over once a host is lost", () => {
+        recordResources();
+        assert.throws(
+            () => loadProgram({
+                "redis-tls:hosts": JSON.stringify([
+                    { name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis-a.internal"] },
+                    { name: "b", address: "10.0.0.6", hostKey: HOST_KEY, dnsNames: ["redis-b.internal"], replicaOf: "a" },
+                ]),
+                "redis-tls:sentinel": "true",
+                "redis-tls:sshPrivateKey": SSH_KEY,
+            }),
+            /^Error: \[redis-tls:sentinel\] true with the replica set of "a" at 2 members in service; its sentinels could not fail over once one host is lost \(a failover needs a majority of them\): add a replica, or set sentinel false$/,
+        );
     });
 
     it("refuses topologies that cannot work, naming the host and the fix", () => {

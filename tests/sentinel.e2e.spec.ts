@@ -8,6 +8,7 @@ import type { AppConnection } from "../components";
 import { runProgram, RunResult, whereAppears } from "./harness/runProgram";
 import { startHosts, TestHost, TestHosts } from "./hosts";
 import { IDENTITY_IMAGES } from "./support/serverImages";
+import { TestCa } from "./support/testCa";
 
 const PROGRAM = path.join(__dirname, "..", "stack", "index.ts");
 const SLOT_MS = 480 * 3_600_000;
@@ -15,14 +16,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const image of IDENTITY_IMAGES.filter((i) => i.flavor === "valkey" || /7\.0/.test(i.label))) {
     // `pulumi up` of the default program with a primary, two replicas and redis-tls:sentinel, on real
-    // hosts: a sentinel over TLS beside each member, and a failover an application follows.
-    describe(`Sentinel over TLS beside a primary and two replicas on ${image.label}`, function () {
+    // hosts: a sentinel over TLS beside each member, and a failover an application follows. On
+    // Valkey the hosts are issued by an organisation's CA (an existing root and intermediate), on
+    // Redis by the CA in state.
+    const orgCa = image.flavor === "valkey";
+    describe(`Sentinel over TLS beside a primary and two replicas on ${image.label}, ${orgCa ? "an organisation CA" : "the CA in state"}`, function () {
         this.timeout(10 * 60_000);
         let fixture: TestHosts;
         let hosts: TestHost[];
         let stateDir: string;
         let first: RunResult;
         let app: AppConnection;
+        let ca: { dir: string; root: string; config: Record<string, string> } | undefined;
         const service = `${image.flavor}-server`;
         const names = ["sn0", "sn1", "sn2"];
 
@@ -36,8 +41,9 @@ for (const image of IDENTITY_IMAGES.filter((i) => i.flavor === "valkey" || /7\.0
                     "redis-tls:flavor": image.flavor,
                     "redis-tls:sentinel": "true",
                     "redis-tls:sshPrivateKey": hosts[0].privateKeyPem,
+                    ...ca?.config,
                 },
-                secretKeys: ["redis-tls:sshPrivateKey"],
+                secretKeys: ["redis-tls:sshPrivateKey", "redis-tls:caIssuerPrivateKeyPem"],
                 stateDir,
                 remoteEnvironment: "setenv",
                 clockOffsetMs,
@@ -89,6 +95,19 @@ for (const image of IDENTITY_IMAGES.filter((i) => i.flavor === "valkey" || /7\.0
             fixture = await startHosts(names, image.spec);
             hosts = fixture.hosts;
             stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-state-"));
+            if (orgCa) {
+                const dir = path.join(stateDir, "org-ca");
+                const made = await TestCa.create(dir, "Organisation");
+                ca = {
+                    dir,
+                    root: made.rootCert,
+                    config: {
+                        "redis-tls:caRootCertPem": made.rootCert,
+                        "redis-tls:caIssuerCertPem": made.intermediateCert,
+                        "redis-tls:caIssuerPrivateKeyPem": fs.readFileSync(path.join(dir, "int.key"), "utf8"),
+                    },
+                };
+            }
             first = await up();
             assert.ok(first.ok, `${first.error}\n${first.log.slice(-3000)}`);
             app = (first.outputs.apps as Record<string, AppConnection>).app;
@@ -100,6 +119,7 @@ for (const image of IDENTITY_IMAGES.filter((i) => i.flavor === "valkey" || /7\.0
         });
 
         it("each member's sentinel names the primary over TLS and finds both replicas and the two other sentinels", async () => {
+            if (ca !== undefined) assert.equal(app.caPem.trim(), ca.root.trim(), "clients verify against the organisation's root");
             const servers = first.outputs.servers as Record<string, { sentinel?: string }>;
             assert.deepEqual(names.map((n) => servers[n].sentinel), hosts.map((h) => `${h.address}:26379`));
             for (const h of hosts) {

@@ -325,6 +325,8 @@ const cases: Array<[string, () => string[], string]> = [
         `[tlsPort] 60000 leaves no room for the cluster bus port (tlsPort + 10000); use a port up to 55535 or set cluster false`],
     ["a plaintext port on the cluster bus", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, plaintextPort: 16379, authClients: "optional" })),
         `[plaintextPort] 16379 is the cluster bus port (tlsPort + 10000); use another port, or 0`],
+    ["a cluster member reached by name, as RedisTlsConfig sees it", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, connection: { host: "redis-4.internal", privateKey: "k" } })),
+        `[connection.host] "redis-4.internal" is not an IP address; a cluster member announces the address it is reached at, and clients verify it: give the member's IP`],
     ["a cluster member with replicaof", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, replicaSet: { password: PASSWORD, primary: { host: "10.0.0.6" } } })),
         `[replicaSet.primary] is set on a cluster member, where Redis refuses replicaof; a cluster replica follows its primary by CLUSTER REPLICATE (RedisCluster's replicaOf)`],
     ["a cluster member with a plaintext bus", () => validateRedisTlsConfigArgs(conf({ clusterNode: true, cluster: false })),

@@ -8,6 +8,7 @@
  * and present no certificate (`tls-auth-clients optional`: one presented must still be the CA's).
  */
 import { shellLib, shellQuote } from "../host/shell";
+import { checkIpAddress } from "../validation/fields";
 
 /** Redis Cluster's slot count. */
 export const CLUSTER_SLOTS = 16384;
@@ -20,9 +21,17 @@ export function slotRange(index: number, primaries: number): [number, number] {
     return [Math.floor((CLUSTER_SLOTS * index) / primaries), Math.floor((CLUSTER_SLOTS * (index + 1)) / primaries) - 1];
 }
 
-/** The drop-in lines of a cluster member: cluster mode, and the bus port said out loud. */
-export function renderClusterConf(tlsPort: number): string[] {
-    return ["cluster-enabled yes", `cluster-port ${tlsPort + BUS_PORT_OFFSET}`];
+/**
+ * The drop-in lines of a cluster member: cluster mode, the bus port said out loud, and the address it
+ * announces (checked again here, since it is written unquoted). With `tls-cluster yes` a node
+ * announces its TLS port for clients and the bus port for peers by itself.
+ */
+export function renderClusterConf(tlsPort: number, announceIp?: string): string[] {
+    if (announceIp !== undefined) {
+        const problem = checkIpAddress("connection.host", announceIp);
+        if (problem !== undefined) throw new Error(problem);
+    }
+    return ["cluster-enabled yes", `cluster-port ${tlsPort + BUS_PORT_OFFSET}`, ...(announceIp === undefined ? [] : [`cluster-announce-ip ${announceIp}`])];
 }
 
 export interface ClusterJoinScriptArgs {

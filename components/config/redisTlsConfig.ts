@@ -8,6 +8,7 @@ import {
     found,
     checkAbsolutePath,
     checkAclUser,
+    checkIpAddress,
     checkKeyFilePass,
     checkOneOf,
     checkPort,
@@ -24,6 +25,7 @@ import { encodeSections } from "../host/shell";
 import { Flavor, FLAVOR_NAMES, flavorOf } from "../server/flavor";
 import { renderInstallConfScript, renderRedisTlsConf } from "./render";
 import { createHash } from "node:crypto";
+import * as net from "node:net";
 import { checkReplicaSet, checkReplicationPassword, REPLICATION_DEFAULTS, ReplicaSetArgs, renderReplicationUser, ResolvedReplicaSet } from "../replication/replicaSet";
 import { checkSentinel, renderSentinelDataUser, SENTINEL_DEFAULTS } from "../sentinel/render";
 
@@ -257,6 +259,9 @@ export function validateRedisTlsConfigArgs(args: RedisTlsConfigArgs): string[] {
     }
     problems.push(...checkAclUsers("users", args.users ?? [], { reserved, login: clientLogin }));
     if (args.clusterNode) {
+        if (typeof args.connection.host === "string" && net.isIP(args.connection.host) === 0) {
+            problems.push(`[connection.host] ${show(args.connection.host)} is not an IP address; a cluster member announces the address it is reached at, and clients verify it: give the member's IP`);
+        }
         if (!cluster) problems.push(`[cluster] false on a cluster member: the bus would be plaintext; leave cluster true`);
         if (args.replicaSet?.primary !== undefined) {
             problems.push(`[replicaSet.primary] is set on a cluster member, where Redis refuses replicaof; a cluster replica follows its primary by CLUSTER REPLICATE (RedisCluster's replicaOf)`);
@@ -355,18 +360,14 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
         };
         const group = args.redisGroup ?? CONFIG_DEFAULTS.redisGroup;
         const replicaSet = resolvedReplicaSet(component, args.replicaSet);
+        // A cluster member announces the address its certificate names, whatever interface a peer met it on.
+        const announceIp = values.clusterNode ? checked(component, args.connection.host, (h) => [checkIpAddress("connection.host", h)]) : undefined;
+        const resolved = pulumi
+            .all([args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]), replicaSet, announceIp])
+            .apply(([keyFilePass, rs, clusterAnnounceIp]) => renderRedisTlsConf({ ...values, keyFilePass, replicaSet: rs, clusterAnnounceIp }));
         // Secret when it carries a pass phrase or the replication password.
         const rendered =
-            args.keyFilePass === undefined && replicaSet === undefined
-                ? pulumi.output(renderRedisTlsConf(values))
-                : pulumi.secret(
-                      pulumi
-                          .all([
-                              args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]),
-                              replicaSet,
-                          ])
-                          .apply(([keyFilePass, rs]) => renderRedisTlsConf({ ...values, keyFilePass, replicaSet: rs })),
-                  );
+            args.keyFilePass !== undefined || replicaSet !== undefined ? pulumi.secret(resolved) : announceIp !== undefined ? resolved : pulumi.output(renderRedisTlsConf(values));
 
         const appUsers = appUsersSection(component, args.users ?? [], clientLogin);
         const users =

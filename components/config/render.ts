@@ -28,6 +28,8 @@ export interface RedisTlsConfValues {
     replicaSet?: ResolvedReplicaSet;
     /** A Redis Cluster member (`cluster-enabled`, the bus on tlsPort + 10000). */
     clusterNode?: boolean;
+    /** The address a cluster member announces (its certificate's IP). */
+    clusterAnnounceIp?: string;
 }
 
 /** Quotes a value the way redis.conf parses double-quoted strings. */
@@ -61,7 +63,7 @@ export function renderRedisTlsConf(v: RedisTlsConfValues): string {
         `tls-cluster ${yesNo(v.cluster)}`,
         `tls-protocols ${confQuote(v.protocols.join(" "))}`,
         ...(v.replicaSet === undefined ? [] : renderReplicationConf(v.replicaSet)),
-        ...(v.clusterNode ? renderClusterConf(v.tlsPort) : []),
+        ...(v.clusterNode ? renderClusterConf(v.tlsPort, v.clusterAnnounceIp) : []),
         "tls-prefer-server-ciphers yes",
         // Protected mode acts only while the default user has no password; it has none and is off
         // (users.acl), so this is a guard for the day someone turns it back on with nopass.

@@ -54,6 +54,21 @@ const decommissioned = (only?: (name: string) => boolean): pulumi.ResourceTransf
         ? undefined
         : { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true, ignoreChanges: Object.keys(args.props) }) };
 
+/**
+ * With Sentinel, every replica set has at least three members in service: a failover needs a
+ * majority of the sentinels, and with two, losing the primary's host loses that majority too.
+ */
+function checkSentinelSets(hosts: HostConfig[]): void {
+    for (const p of hosts.filter((h) => h.replicaOf === undefined && !h.decommissioned)) {
+        const members = hosts.filter((h) => !h.decommissioned && (h === p || h.replicaOf === p.name));
+        if (members.length === 2) {
+            throw new Error(
+                `[redis-tls:sentinel] true with the replica set of ${show(p.name)} at 2 members in service; its sentinels could not fail over once one host is lost (a failover needs a majority of them): add a replica, or set sentinel false`,
+            );
+        }
+    }
+}
+
 /** `replicaOf` names another host, which is a primary (one level: no replica of a replica). */
 function checkReplicaOf(hosts: HostConfig[]): void {
     hosts.forEach((h, i) => {
@@ -164,6 +179,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         throw new Error(`[redis-tls:apps[${clash}].name] "${config.apps[clash].name}" is also a Redis host's name, so that host's certificate would log in as the app; rename the app`);
     }
     checkReplicaOf(config.hosts);
+    if (config.sentinel) checkSentinelSets(config.hosts);
     const pending = pulumi.output("0".repeat(64));
     let sentinelPassword: (primary: string) => pulumi.Input<string> = () => pending;
     const replicaSet = (host: HostConfig, password: (primary: string) => pulumi.Input<string>): ReplicaSetArgs | undefined => {

@@ -129,7 +129,7 @@ export const CONF_FILES: Record<string, string> = {
     "tls.replica.conf": renderRedisTlsConf({
         ...conf, replicaSet: { user: "redis-tls-replica", password: 'pa"ss\\word-0123456789', primary: { host: "redis-a.internal", port: 6379 } },
     }),
-    "tls.cluster-member.conf": renderRedisTlsConf({ ...conf, authClients: "optional", clusterNode: true, replicaSet: { user: "redis-tls-replica", password: "0123456789abcdef0123" } }),
+    "tls.cluster-member.conf": renderRedisTlsConf({ ...conf, authClients: "optional", clusterNode: true, clusterAnnounceIp: "10.0.0.5", replicaSet: { user: "redis-tls-replica", password: "0123456789abcdef0123" } }),
     "sentinel.conf": renderSentinelConf({
         tlsDir: dir.tlsDir, port: 26379, bind: ["*", "-::*"], authClients: "yes", protocols: ["TLSv1.2", "TLSv1.3"], masterName: "redis-tls",
         primary: { host: "10.0.0.5", port: 6379 }, quorum: 2, downAfterMs: 5000, failoverTimeoutMs: 60000, user: "redis-tls-sentinel", password: 'pa"ss\\word-0123456789',
