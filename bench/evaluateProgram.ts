@@ -1,13 +1,33 @@
-// One evaluation of the default program (stack/index.ts) under mocks for N hosts; prints one JSON line.
-// Run by program.bench.ts in a fresh process per N, so peak memory is that N's alone.
+// One evaluation for N hosts under preview mocks; prints one JSON line. Run by program.bench.ts in a
+// fresh process each time, so peak memory is that run's alone.
+//   evaluateProgram.ts N default   the default program (stack/index.ts) as shipped
+//   evaluateProgram.ts N bare R    a bare program: R custom resources, flat, with one input each
+// The mocks answer as a preview does: a resource's outputs are its inputs, and every other output
+// is unknown, so no apply waiting on a step's result runs (the engine's providers do the real work,
+// not the program). REDIS_TLS_STACK_TRACES=1 is passed through to the default program.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { recordResources, settle, valueOf } from "../tests/support/mocks";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench";
 
-async function main(hosts: number): Promise<void> {
-    const recorded = recordResources();
+async function main(hosts: number, mode: string, resources: number): Promise<void> {
+    let count = 0;
+    let last = Date.now();
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                count++;
+                last = Date.now();
+                return { id: args.custom ? `${args.name}-id` : undefined, state: args.inputs };
+            },
+            call() {
+                throw new Error("no provider functions are used");
+            },
+        },
+        "redis-tls",
+        "bench",
+        true,
+    );
     pulumi.runtime.setAllConfig(
         {
             "redis-tls:hosts": JSON.stringify(
@@ -19,14 +39,25 @@ async function main(hosts: number): Promise<void> {
         ["redis-tls:sshPrivateKey"],
     );
     const start = process.hrtime.bigint();
-    const program = require(path.join(__dirname, "..", "stack", "index.ts"));
-    await valueOf(program.servers);
-    await settle(recorded);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    console.log(JSON.stringify({ hosts, resources: recorded.length, ms, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+    if (mode === "default") {
+        require(path.join(__dirname, "..", "stack", "index.ts"));
+    } else {
+        class Bare extends pulumi.CustomResource {
+            constructor(name: string) {
+                super("command:local:Command", name, { create: `echo ${name}` });
+            }
+        }
+        // Run as the default program runs: stack capture off unless asked for.
+        if (!process.env.REDIS_TLS_STACK_TRACES) Error.stackTraceLimit = 0;
+        for (let i = 0; i < resources; i++) new Bare(`bare-${i}`);
+    }
+    // Done when no registration has come for 250 ms (not counted).
+    while (count === 0 || Date.now() - last < 250) await new Promise((r) => setTimeout(r, 20));
+    const ms = Number(process.hrtime.bigint() - start) / 1e6 - 250;
+    console.log(JSON.stringify({ hosts, mode, resources: count, ms, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
-main(Number(process.argv[2])).catch((e) => {
+main(Number(process.argv[2]), process.argv[3] ?? "default", Number(process.argv[4] ?? 0)).catch((e) => {
     console.error(e);
     process.exit(1);
 });

@@ -1,18 +1,31 @@
-// npm run bench: evaluates the default program under mocks for 1, 10, 100 and 1000 hosts, each in a
-// fresh process, and prints wall time and peak resident memory side by side.
+// npm run bench: evaluates the default program under preview mocks for 1, 10, 100 and 1000 hosts,
+// each in a fresh process, beside a bare program that declares as many resources (flat, one input
+// each) in the same SDK, and prints wall time, peak resident memory and the ratio side by side; for
+// 1000 hosts, also the default program with stack traces kept (REDIS_TLS_STACK_TRACES=1).
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 
-const COUNTS = [1, 10, 100, 1000];
-const rows = COUNTS.map((n) => {
-    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "evaluateProgram.ts"), String(n)], {
+interface Row { hosts: number; mode: string; resources: number; ms: number; peakRssMiB: number }
+const COUNTS = (process.env.HOSTS ?? "1,10,100,1000").split(",").map(Number);
+
+function evaluate(args: string[], env: NodeJS.ProcessEnv = {}): Row {
+    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "evaluateProgram.ts"), ...args], {
         encoding: "utf8",
         maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, REDIS_TLS_STACK_TRACES: "", ...env },
     });
-    return JSON.parse(out.trim().split("\n").pop()!) as { hosts: number; resources: number; ms: number; peakRssMiB: number };
-});
-
-console.log("hosts  resources  evaluate (ms)  peak RSS (MiB)");
-for (const r of rows) {
-    console.log(`${String(r.hosts).padStart(5)}  ${String(r.resources).padStart(9)}  ${r.ms.toFixed(0).padStart(13)}  ${r.peakRssMiB.toFixed(0).padStart(14)}`);
+    return JSON.parse(out.trim().split("\n").pop()!) as Row;
 }
+
+const pad = (v: string | number, n: number) => String(v).padStart(n);
+console.log("hosts  resources  default (ms)  bare (ms)  default/bare  default RSS (MiB)  bare RSS (MiB)");
+for (const n of COUNTS) {
+    const ours = evaluate([String(n), "default"]);
+    const bare = evaluate([String(n), "bare", String(ours.resources)]);
+    console.log(
+        `${pad(n, 5)}  ${pad(ours.resources, 9)}  ${pad(ours.ms.toFixed(0), 12)}  ${pad(bare.ms.toFixed(0), 9)}  ${pad((ours.ms / bare.ms).toFixed(2), 12)}  ${pad(ours.peakRssMiB.toFixed(0), 17)}  ${pad(bare.peakRssMiB.toFixed(0), 14)}`,
+    );
+}
+const last = COUNTS[COUNTS.length - 1];
+const traced = evaluate([String(last), "default"], { REDIS_TLS_STACK_TRACES: "1" });
+console.log(`\n${last} hosts with stack traces kept (REDIS_TLS_STACK_TRACES=1): ${traced.ms.toFixed(0)} ms, ${traced.peakRssMiB.toFixed(0)} MiB`);

@@ -16,8 +16,29 @@ function loadProgram(config: Record<string, string>): Record<string, pulumi.Outp
     return require(PROGRAM);
 }
 
+const STACK_TRACE_LIMIT = Error.stackTraceLimit;
+
 describe("the default program (stack/index.ts) under mocks", () => {
-    afterEach(() => pulumi.runtime.setAllConfig({}));
+    afterEach(() => {
+        pulumi.runtime.setAllConfig({});
+        // The program turns stack capture off for its process; this one is mocha's.
+        Error.stackTraceLimit = STACK_TRACE_LIMIT;
+        delete process.env.REDIS_TLS_STACK_TRACES;
+    });
+
+    it("runs with stack capture off (REDIS_TLS_STACK_TRACES=1 keeps it), and bad input still fails with its whole message", () => {
+        recordResources();
+        const hosts = JSON.stringify([{ name: "a", address: "10.0.0.5", hostKey: HOST_KEY, dnsNames: ["redis_a"] }]);
+        assert.throws(
+            () => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY }),
+            (e: Error) => e.message.includes(`[dnsNames] "redis_a" is not a valid DNS name`) && !/\n\s+at /.test(e.stack ?? ""),
+        );
+        assert.equal(Error.stackTraceLimit, 0);
+        Error.stackTraceLimit = STACK_TRACE_LIMIT;
+        process.env.REDIS_TLS_STACK_TRACES = "1";
+        assert.throws(() => loadProgram({ "redis-tls:hosts": hosts, "redis-tls:sshPrivateKey": SSH_KEY }), (e: Error) => /\n\s+at /.test(e.stack ?? ""));
+        assert.equal(Error.stackTraceLimit, STACK_TRACE_LIMIT);
+    });
 
     it("builds one CA, a TLS server per host and trust on every client, and exports endpoints and server names", async () => {
         const recorded = recordResources();
