@@ -3,9 +3,9 @@
 // month. A timer fires every 5 minutes plus up to 5 minutes of jitter (RENEWER_DEFAULTS); a host
 // renews at the first firing past its due point; the new certificate lasts 720 h from then.
 // Certificates are issued all at once (one `pulumi up` for the fleet) or spread over a lifetime, and
-// due at a fixed fraction of the lifetime (two thirds) or at the host's own point of a window
-// (renewSpread: a fraction the host derives from its machine ID). Pure and seeded: no host, no CA.
-import { RENEWER_DEFAULTS } from "../components";
+// due at a fixed fraction of the lifetime (two thirds) or at the host's own point of a window (the
+// default: needs-renewal derives it from the machine ID). Pure and seeded: no host, no CA.
+import { RENEWER_DEFAULTS, renewalFraction } from "../components";
 
 const HOSTS = Number(process.env.FLEET ?? 10_000);
 const LIFETIME_MIN = 720 * 60;
@@ -24,15 +24,15 @@ function rng(seed: number): () => number {
 
 interface Strategy {
     name: string;
-    /** The fraction of the lifetime at which host `u` (its uniform hash in [0, 1)) is due. */
-    due(u: number): number;
+    /** The fraction of the lifetime at which host `i` is due (`u`: a uniform draw for it). */
+    due(i: number, u: number): number;
 }
 
 /** Renewals per minute of the simulated months, for certificates first issued at `issued(i)`. */
 function simulate(issued: (i: number) => number, strategy: Strategy, random: () => number): Uint32Array {
     const load = new Uint32Array(MONTHS * MONTH_MIN);
     for (let i = 0; i < HOSTS; i++) {
-        const fraction = strategy.due(random());
+        const fraction = strategy.due(i, random());
         let start = issued(i);
         for (;;) {
             const due = start + fraction * LIFETIME_MIN;
@@ -65,10 +65,12 @@ function monthly(load: Uint32Array): { peak: number; peakHour: number; mean: num
 }
 
 const fixed = RENEWER_DEFAULTS.renewAfterPercent / 100;
+const [from, to] = RENEWER_DEFAULTS.renewWindowPercent;
 const strategies: Strategy[] = [
-    { name: `fixed at ${RENEWER_DEFAULTS.renewAfterPercent}%`, due: () => fixed },
-    { name: "spread over 50-83%", due: (u) => 0.5 + u * 0.33 },
-    { name: "spread over 34-90%", due: (u) => 0.34 + u * 0.56 },
+    { name: `fixed at ${RENEWER_DEFAULTS.renewAfterPercent}% (renewAfterPercent ${RENEWER_DEFAULTS.renewAfterPercent})`, due: () => fixed },
+    { name: "spread over 50-83% (for comparison)", due: (_, u) => 0.5 + u * 0.33 },
+    // What needs-renewal computes on each host, here from machine IDs 0, 1, 2, ... in hex.
+    { name: `each host's own point of ${from}-${to}% (the default)`, due: (i) => renewalFraction(i.toString(16).padStart(32, "0")) },
 ];
 const issuing: { name: string; issued: (random: () => number) => (i: number) => number }[] = [
     // The fleet's certificates, already in their second month, as one `pulumi up` issued them.

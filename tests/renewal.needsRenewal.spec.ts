@@ -2,12 +2,12 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { renderNeedsRenewal } from "../components";
+import { renderNeedsRenewal, renewalFraction } from "../components";
 import { check, run } from "./support/run";
 
 // The ExecCondition of cert-renewer@.service, run for real against certificates openssl makes with
 // known lifetimes: exit 0 means renew now, exit 1 means skip this run.
-describe("needs-renewal decides like smallstep's renewer: after two thirds of the lifetime", () => {
+describe("needs-renewal decides when a host renews: at a given percentage of the lifetime (smallstep's two thirds), or at the host's own point", () => {
     let dir: string;
     let script: string;
 
@@ -49,6 +49,44 @@ describe("needs-renewal decides like smallstep's renewer: after two thirds of th
         fs.writeFileSync(path.join(dir, "garbage.crt"), "not a certificate\n");
         assert.equal((await run(script, [path.join(dir, "absent.crt")])).code, 0);
         assert.equal((await run(script, [path.join(dir, "garbage.crt")])).code, 0);
+    });
+
+    describe("by default, at the host's own point of 34-90% of the lifetime, from its machine ID", () => {
+        let spread: string;
+        // Two machine IDs whose points lie far apart: one due early in the window, one late.
+        const ids = Array.from({ length: 200 }, (_, i) => `${i.toString(16).padStart(32, "0")}`);
+        const early = ids.find((id) => renewalFraction(id) < 0.4)!;
+        const late = ids.find((id) => renewalFraction(id) > 0.85)!;
+        const machine = (id: string) => {
+            const file = path.join(dir, `machine-id-${id}`);
+            fs.writeFileSync(file, `${id}\n`);
+            return { env: { ...process.env, MACHINE_ID_FILE: file } };
+        };
+        before(() => {
+            spread = path.join(dir, "needs-renewal-spread");
+            fs.writeFileSync(spread, renderNeedsRenewal(), { mode: 0o755 });
+        });
+
+        it("two hosts with one certificate age decide differently, each as renewalFraction says", async () => {
+            // 60% of a 30-day life: past the early host's point, before the late host's.
+            const crt = await cert("spread-60", 18, 30);
+            assert.equal((await run(spread, [crt], machine(early))).code, 0, `due at ${renewalFraction(early)}`);
+            assert.equal((await run(spread, [crt], machine(late))).code, 1, `due at ${renewalFraction(late)}`);
+        });
+
+        it("the point is the one renewalFraction computes, to the day of a 100-day certificate", async () => {
+            const at = Math.round(renewalFraction(late) * 100);
+            assert.equal((await run(spread, [await cert("spread-before", at - 1, 100)], machine(late))).code, 1);
+            assert.equal((await run(spread, [await cert("spread-after", at + 1, 100)], machine(late))).code, 0);
+        });
+
+        it("no host renews before 34% or waits past 90%, and RENEW_AFTER_PERCENT still forces a point", async () => {
+            for (const id of ids) assert.ok(renewalFraction(id) >= 0.34 && renewalFraction(id) < 0.9, id);
+            assert.equal((await run(spread, [await cert("spread-fresh", 10, 30)], machine(early))).code, 1, "33% of the life is before every host's point");
+            assert.equal((await run(spread, [await cert("spread-old", 27, 30)], machine(late))).code, 0, "90% of the life is past every host's point");
+            const fresh = await cert("spread-forced", 1, 30);
+            assert.equal((await run(spread, [fresh], { env: { ...machine(late).env, RENEW_AFTER_PERCENT: "0" } })).code, 0);
+        });
     });
 
     it("RENEW_AFTER_PERCENT from the unit's environment overrides the rendered percentage", async () => {

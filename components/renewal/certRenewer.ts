@@ -66,8 +66,10 @@ export interface CertRenewerArgs {
      */
     randomizedDelaySec?: string;
     /**
-     * Percent of the lifetime after which a certificate is renewed.
-     * @default 66 (two thirds, as smallstep's renewer)
+     * Percent of the lifetime after which a certificate is renewed; unset, each host renews at its
+     * own point of 34-90% of the lifetime (from its machine ID), so that a fleet whose certificates
+     * were issued together does not renew together.
+     * @default each host's own point of 34-90%
      */
     renewAfterPercent?: number;
 }
@@ -90,8 +92,8 @@ export function validateCertRenewerArgs(args: CertRenewerArgs): string[] {
     if (!/^\d+(us|ms|s|min|m|h)?$/.test(delay)) {
         problems.push(`[randomizedDelaySec] ${show(delay)} is not a systemd time span; use e.g. "5m" or "30s"`);
     }
-    const pct = args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent;
-    if (!Number.isInteger(pct) || pct < 1 || pct > 99) {
+    const pct = args.renewAfterPercent;
+    if (pct !== undefined && (!Number.isInteger(pct) || pct < 1 || pct > 99)) {
         problems.push(`[renewAfterPercent] ${show(pct)} is not a whole percentage of the lifetime from 1 to 99; use 66 for two thirds`);
     }
     return found(problems);
@@ -137,7 +139,7 @@ export class CertRenewer extends pulumi.ComponentResource {
                         mode: "644",
                         content: renderRenewerOverride({ certPath: files.certPath, keyPath: files.keyPath, stepPath: args.stepPath, reloadCommand: reload }),
                     },
-                    { path: `${LIBEXEC}/needs-renewal`, mode: "755", content: renderNeedsRenewal(args.renewAfterPercent ?? RENEWER_DEFAULTS.renewAfterPercent) },
+                    { path: `${LIBEXEC}/needs-renewal`, mode: "755", content: renderNeedsRenewal(args.renewAfterPercent) },
                     {
                         path: `${LIBEXEC}/${reload}`,
                         mode: "700",

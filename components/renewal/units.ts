@@ -5,6 +5,7 @@
  * Redis the per-service override blanks it and hot-loads instead, so no client is dropped.
  */
 
+import { createHash } from "node:crypto";
 import { LIBEXEC } from "../host/layout";
 import { assertNoMarkerLine, PLACED_DIR, shellLib, shellQuote } from "../host/shell";
 
@@ -18,9 +19,25 @@ export interface TimerArgs {
 export const RENEWER_DEFAULTS = {
     onCalendar: "*:1/5",
     randomizedDelaySec: "5m",
-    /** Percent of the lifetime after which a certificate is renewed (smallstep: two thirds). */
+    /** Percent of the lifetime after which a certificate is renewed, when one is given (smallstep: two thirds). */
     renewAfterPercent: 66,
+    /**
+     * Otherwise each host renews at its own point of this window of the lifetime (from its machine
+     * ID), so that certificates issued together do not renew together (npm run bench:fleet).
+     */
+    renewWindowPercent: [34, 90],
 } as const;
+
+/** Where in the renewal window a host renews, in basis points (0 to 9999): what needs-renewal computes from the machine ID. */
+export function renewalPoint(machineId: string): number {
+    return parseInt(createHash("sha256").update(machineId.trim()).digest("hex").slice(0, 8), 16) % 10000;
+}
+
+/** The fraction of the lifetime at which a host with `machineId` renews by default. */
+export function renewalFraction(machineId: string): number {
+    const [from, to] = RENEWER_DEFAULTS.renewWindowPercent;
+    return (from * 10000 + renewalPoint(machineId) * (to - from)) / 1_000_000;
+}
 
 /** `cert-renewer@.service`: %i is the service whose certificate it renews. */
 export function renderRenewerService(): string {
@@ -81,18 +98,32 @@ ExecStartPost=${LIBEXEC}/${o.reloadCommand}
 }
 
 /**
- * Exits 0 when the certificate needs renewal (missing, unreadable, expired, or past the given
- * percentage of its lifetime) and 1 otherwise, as ExecCondition expects. `RENEW_AFTER_PERCENT` in
- * the unit's environment overrides the percentage (a drop-in can force renewal with 0).
+ * Exits 0 when the certificate needs renewal (missing, unreadable, expired, or past its due point)
+ * and 1 otherwise, as ExecCondition expects. The due point is `renewAfterPercent` of the lifetime
+ * when given; otherwise this host's own point of RENEWER_DEFAULTS.renewWindowPercent, from the
+ * SHA-256 of its machine ID (`renewalFraction`). `RENEW_AFTER_PERCENT` in the unit's environment
+ * overrides both (a drop-in can force renewal with 0).
  */
-export function renderNeedsRenewal(renewAfterPercent: number): string {
+export function renderNeedsRenewal(renewAfterPercent?: number): string {
+    const [from, to] = RENEWER_DEFAULTS.renewWindowPercent;
+    const due =
+        renewAfterPercent === undefined
+            ? `if [ -n "\${RENEW_AFTER_PERCENT:-}" ]; then
+  due=$(( start + (end - start) * RENEW_AFTER_PERCENT / 100 ))
+else
+  # This host's own point of ${from}-${to}% of the lifetime: a fleet issued at once does not renew at once.
+  id=$(cat "\${MACHINE_ID_FILE:-/etc/machine-id}" 2> /dev/null || uname -n)
+  point=$(( 0x$(printf '%s' "$id" | sha256sum | cut -c1-8) % 10000 ))
+  due=$(( start + (end - start) * (${from} * 10000 + point * ${to - from}) / 1000000 ))
+fi`
+            : `due=$(( start + (end - start) * \${RENEW_AFTER_PERCENT:-${renewAfterPercent}} / 100 ))`;
     return `#!/bin/bash
 set -euo pipefail
 cert=\${1:?usage: needs-renewal CERT}
 dates=$(openssl x509 -in "$cert" -noout -startdate -enddate 2>/dev/null) || exit 0
 start=$(date -d "$(sed -n 's/^notBefore=//p' <<< "$dates")" +%s)
 end=$(date -d "$(sed -n 's/^notAfter=//p' <<< "$dates")" +%s)
-due=$(( start + (end - start) * \${RENEW_AFTER_PERCENT:-${renewAfterPercent}} / 100 ))
+${due}
 if [ "$(date +%s)" -ge "$due" ]; then
   echo "$cert is due for renewal"
   exit 0

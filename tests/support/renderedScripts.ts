@@ -72,6 +72,7 @@ export const HOST_SCRIPTS: Record<string, string> = {
     "sentinel-install.sh": renderSentinelInstallScript({ tlsDir: dir.tlsDir, user: "redis" }),
     "sentinel-remove.sh": renderSentinelRemoveScript({ tlsDir: dir.tlsDir }),
     "needs-renewal.sh": renderNeedsRenewal(66),
+    "needs-renewal.spread.sh": renderNeedsRenewal(),
     "acme-renew.sh": acmeRenew,
     "acme-issue.sh": renderAcmeIssueScript({ ...dir, renewScript: "#!/bin/bash\necho renew\n", reload }),
     "renewer-install.sh": renderRenewerInstallScript(
