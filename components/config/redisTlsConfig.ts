@@ -366,8 +366,7 @@ export class RedisTlsConfig extends pulumi.ComponentResource {
             .all([args.keyFilePass === undefined ? undefined : checked(component, args.keyFilePass, (p) => [checkKeyFilePass("keyFilePass", p)]), replicaSet, announceIp])
             .apply(([keyFilePass, rs, clusterAnnounceIp]) => renderRedisTlsConf({ ...values, keyFilePass, replicaSet: rs, clusterAnnounceIp }));
         // Secret when it carries a pass phrase or the replication password.
-        const rendered =
-            args.keyFilePass !== undefined || replicaSet !== undefined ? pulumi.secret(resolved) : announceIp !== undefined ? resolved : pulumi.output(renderRedisTlsConf(values));
+        const rendered = args.keyFilePass !== undefined || replicaSet !== undefined ? pulumi.secret(resolved) : resolved;
 
         const appUsers = appUsersSection(component, args.users ?? [], clientLogin);
         const users =

@@ -181,18 +181,19 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     checkReplicaOf(config.hosts);
     if (config.sentinel) checkSentinelSets(config.hosts);
     const pending = pulumi.output("0".repeat(64));
-    let sentinelPassword: (primary: string) => pulumi.Input<string> = () => pending;
-    const replicaSet = (host: HostConfig, password: (primary: string) => pulumi.Input<string>): ReplicaSetArgs | undefined => {
+    /** A replica set's passwords, by its primary's name: replication, and the sentinels' with Sentinel. */
+    type SetPasswords = (primary: string) => { replication: pulumi.Input<string>; sentinel?: pulumi.Input<string> };
+    const replicaSet = (host: HostConfig, passwords: SetPasswords): ReplicaSetArgs | undefined => {
         const primary = host.replicaOf === undefined ? undefined : config.hosts.find((h) => h.name === host.replicaOf)!;
         if (primary === undefined && !config.hosts.some((h) => h.replicaOf === host.name)) return undefined;
-        const set = primary?.name ?? host.name;
+        const { replication, sentinel } = passwords(primary?.name ?? host.name);
         return {
-            password: password(set),
+            password: replication,
             primary: primary === undefined ? undefined : { host: primary.address, port: config.tlsPort },
-            ...(config.sentinel ? { sentinel: { password: sentinelPassword(set) } } : {}),
+            ...(sentinel === undefined ? {} : { sentinel: { password: sentinel } }),
         };
     };
-    const serverArgs = (host: HostConfig, users: AclUserArgs[], password: (primary: string) => pulumi.Input<string>): RedisTlsServerArgs => ({
+    const serverArgs = (host: HostConfig, users: AclUserArgs[], passwords: SetPasswords): RedisTlsServerArgs => ({
         connection: { host: host.address, user: host.user, port: host.port, privateKey: sshPrivateKey, hostKey: host.hostKey },
         dnsNames: host.dnsNames,
         ipAddresses: host.ipAddresses,
@@ -209,7 +210,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         flavor: config.flavor,
         clientLogin: config.clientLogin,
         users,
-        replicaSet: replicaSet(host, password),
+        replicaSet: replicaSet(host, passwords),
     });
     // Every host and application is checked before the passwords are made: a bad value runs nothing.
     config.apps.forEach((a, i) => {
@@ -219,7 +220,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     });
     const pendingUsers = config.apps.map((a) => ({ ...a, passwordHash: login === "password" ? pending : undefined }));
     for (const host of config.hosts) {
-        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers, () => pending));
+        assertRedisTlsServerArgs(`redis-${host.name}`, serverArgs(host, pendingUsers, () => ({ replication: pending, sentinel: config.sentinel ? pending : undefined })));
     }
     const containerArgs = (users: AclUserArgs[]): RedisTlsContainerArgs => ({
         ...config.container,
@@ -241,8 +242,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
         config.hosts.filter((h) => h.replicaOf === undefined && config.hosts.some((r) => r.replicaOf === h.name)).map((h) => [h.name, makeAclPassword(`redis-replication-${h.name}-password`).password]),
     );
     // And, with Sentinel, one sentinel password per replica set.
-    const sentinels = new Map([...replication.keys()].filter(() => config.sentinel).map((p) => [p, makeAclPassword(`redis-sentinel-${p}-password`).password]));
-    sentinelPassword = (primary) => sentinels.get(primary)!;
+    const sentinels = new Map(config.sentinel ? [...replication.keys()].map((p) => [p, makeAclPassword(`redis-sentinel-${p}-password`).password]) : []);
 
     const servers: Record<string, pulumi.Output<ServerEndpoint>> = {};
     const serverRoots: pulumi.Output<string>[] = [];
@@ -250,7 +250,7 @@ export function deploy(config: StackConfig, secrets: StackSecrets) {
     for (const host of config.hosts) {
         const server = new RedisTlsServer(
             `redis-${host.name}`,
-            serverArgs(host, users, (primary) => replication.get(primary)!),
+            serverArgs(host, users, (primary) => ({ replication: replication.get(primary)!, sentinel: sentinels.get(primary) })),
             host.decommissioned ? { transformations: [decommissioned()] } : undefined,
         );
         serverRoots.push(server.serverRootCertPem);

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { asRoot, SshConnectionArgs, toCommandConnection } from "../connection";
 import { encodeSections } from "../host/shell";
-import { checkReplicationPassword, ReplicaSetArgs } from "../replication/replicaSet";
+import { checkReplicationPassword, ReplicaOfArgs } from "../replication/replicaSet";
+import { CONFIG_DEFAULTS } from "../config/redisTlsConfig";
 import { flavorOf } from "../server/flavor";
 import { checked } from "../validation/outputs";
 import { checkServerAddress } from "../validation/fields";
@@ -17,7 +18,9 @@ import {
 
 export interface SentinelInstallArgs {
     connection: SshConnectionArgs;
-    replicaSet: ReplicaSetArgs & { sentinel: SentinelArgs };
+    sentinel: SentinelArgs;
+    /** The primary the replica set follows; unset on the primary, whose sentinel watches this server. */
+    primary?: ReplicaOfArgs;
     /** This server's TLS port: what the primary's sentinel watches on the primary itself. */
     tlsPort: number;
     tlsDir: string;
@@ -33,12 +36,12 @@ export interface SentinelInstallArgs {
  * password) and units, sent on stdin to one install step that runs after the member's own config.
  */
 export function installSentinel(component: string, name: string, a: SentinelInstallArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const s = a.replicaSet.sentinel;
-    const primary = a.replicaSet.primary ?? { host: a.connection.host, port: a.tlsPort };
+    const s = a.sentinel;
+    const primary = a.primary ?? { host: a.connection.host, port: a.tlsPort };
     const unit = { server: flavorOf(a.flavor).server, user: a.redisUser };
     const conf = pulumi
         .all([
-            checked(component, primary.host, (h) => [checkServerAddress(a.replicaSet.primary === undefined ? "connection.host" : "replicaSet.primary.host", h)]),
+            checked(component, primary.host, (h) => [checkServerAddress(a.primary === undefined ? "connection.host" : "replicaSet.primary.host", h)]),
             checked(component, s.password, (p) => [checkReplicationPassword("replicaSet.sentinel.password", p)]),
         ])
         .apply(([host, password]) =>
@@ -49,7 +52,7 @@ export function installSentinel(component: string, name: string, a: SentinelInst
                 authClients: a.authClients,
                 protocols: a.protocols,
                 masterName: s.masterName ?? SENTINEL_DEFAULTS.masterName,
-                primary: { host, port: primary.port ?? 6379 },
+                primary: { host, port: primary.port ?? CONFIG_DEFAULTS.tlsPort },
                 quorum: s.quorum ?? SENTINEL_DEFAULTS.quorum,
                 downAfterMs: s.downAfterMs ?? SENTINEL_DEFAULTS.downAfterMs,
                 failoverTimeoutMs: s.failoverTimeoutMs ?? SENTINEL_DEFAULTS.failoverTimeoutMs,

@@ -348,14 +348,14 @@ export class RedisTlsServer extends pulumi.ComponentResource {
                   ? new StepCertificate(`${name}-step`, stepArgs, { parent: this })
                   : new RedisServerCertificate(`${name}-cert`, stateArgs!, { parent: this });
         const config = new RedisTlsConfig(`${name}-config`, configArgs, { parent: this, dependsOn: [certificate] });
-        const replicaSet = args.replicaSet;
-        if (replicaSet?.sentinel !== undefined) {
+        if (args.replicaSet?.sentinel !== undefined) {
             installSentinel(
                 `RedisTlsServer ${name}`,
                 `${name}-sentinel`,
                 {
                     connection: args.connection,
-                    replicaSet: { ...replicaSet, sentinel: replicaSet.sentinel },
+                    sentinel: args.replicaSet.sentinel,
+                    primary: args.replicaSet.primary,
                     tlsPort: configArgs.tlsPort ?? CONFIG_DEFAULTS.tlsPort,
                     tlsDir: configArgs.tlsDir!,
                     bind: [...(args.bind ?? CONFIG_DEFAULTS.bind)],
