@@ -71,6 +71,9 @@ export interface ResourceRecord {
   secretInputs: string[];
   secretOutputs: string[];
   error?: string;
+  /** When the registration reached the harness and when it settled, in ms since the epoch (the real clock). */
+  startedMs?: number;
+  endedMs?: number;
 }
 
 interface Stored {
@@ -178,7 +181,7 @@ export class RealMocks implements pulumi.runtime.Mocks {
     const secretInputs = Object.keys(args.inputs).filter((k) => isSecretValue(args.inputs[k]));
     const record: ResourceRecord = {
       type: args.type, name: args.name, urn: options.urn, inputs: await normalise(args.inputs), outputs: {}, performed: false, step: "same",
-      secretInputs, secretOutputs: [],
+      secretInputs, secretOutputs: [], startedMs: performance.timeOrigin + performance.now(),
     };
     this.resources.push(record);
     try {
@@ -187,6 +190,8 @@ export class RealMocks implements pulumi.runtime.Mocks {
       record.error = (e as Error).message;
       this.errors.push(`${args.type} ${args.name}: ${record.error}`);
       throw e;
+    } finally {
+      record.endedMs = performance.timeOrigin + performance.now();
     }
   }
 
