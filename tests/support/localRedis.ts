@@ -5,6 +5,7 @@ import * as path from "node:path";
 import {
     encodeSections,
     fingerprint,
+    KeyAlgorithm,
     renderInstallCertScript,
     renderKeyAndCsrScript,
     renderRedisTlsConf,
@@ -22,6 +23,10 @@ export interface LocalRedisOptions {
     authClients?: string;
     keyFilePass?: string;
     protocols?: string[];
+    /** The server key's algorithm. @default "ECDSA_P256" */
+    keyAlgorithm?: KeyAlgorithm;
+    /** Also listen without TLS on a port of its own (for comparisons only). @default false */
+    plaintext?: boolean;
 }
 
 const ADMIN = "redis-tls-admin";
@@ -37,6 +42,8 @@ export class LocalRedis {
     readonly socket: string;
     redis!: RedisProcess;
     port = 0;
+    /** The plaintext port, when `plaintext`; else 0. */
+    plaintextPort = 0;
     client!: { cert: string; key: string };
 
     private constructor(
@@ -62,6 +69,7 @@ export class LocalRedis {
         const users = await runScript(local.usersScript());
         if (users.code !== 0) throw new Error(`users.acl failed: ${users.stderr}`);
         local.port = await freePort();
+        if (opts.plaintext) local.plaintextPort = await freePort();
         fs.writeFileSync(`${dir}/tls.conf`, local.dropIn());
         await local.startRedis();
         return local;
@@ -69,7 +77,7 @@ export class LocalRedis {
 
     dropIn(): string {
         return renderRedisTlsConf({
-            tlsPort: this.port, plaintextPort: 0, bind: ["127.0.0.1"], tlsDir: this.files.tlsDir, authClients: this.opts.authClients ?? "yes",
+            tlsPort: this.port, plaintextPort: this.plaintextPort, bind: ["127.0.0.1"], tlsDir: this.files.tlsDir, authClients: this.opts.authClients ?? "yes",
             replication: true, cluster: false, protocols: this.opts.protocols ?? ["TLSv1.2", "TLSv1.3"], adminSocket: this.socket, keyFilePass: this.opts.keyFilePass,
         });
     }
@@ -99,7 +107,7 @@ ${renderUsersAcl({ tlsDir: this.files.tlsDir, adminUser: ADMIN, reloadUser: RELO
 
     csrScript(name = this.name): string {
         return renderKeyAndCsrScript({
-            tlsDir: this.files.tlsDir, group: "redis", keyAlgorithm: "ECDSA_P256", commonName: name, dnsNames: [name], ipAddresses: ["127.0.0.1"],
+            tlsDir: this.files.tlsDir, group: "redis", keyAlgorithm: this.opts.keyAlgorithm ?? "ECDSA_P256", commonName: name, dnsNames: [name], ipAddresses: ["127.0.0.1"],
             encryptKey: this.opts.keyFilePass !== undefined,
         });
     }
