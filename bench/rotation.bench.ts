@@ -14,11 +14,12 @@ import { startPebble } from "../tests/acme";
 import { startDockerEngine } from "../tests/docker/engine";
 import { runProgram } from "../tests/harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost } from "../tests/hosts";
+import { ensureStepBinaries } from "../tests/step/binaries";
 import { clientCertFromRun } from "../tests/support/clientCert";
 
 const ROTATIONS = Number(process.env.ROTATIONS ?? 20);
 const CLIENTS = 4;
-const NAME = "bench1.test";
+const NAME = "bench.test";
 const UNIT = "cert-renewer@redis-server.service";
 
 interface Result {
@@ -170,48 +171,68 @@ async function containerTarget(work: string): Promise<Result[]> {
     }
 }
 
+/**
+ * A test host renewed on itself: `pulumi up` of the default program with `config`, then ROTATIONS
+ * starts of the renewer (due at once), with this project's hot reload, then with the template's
+ * restart instead.
+ */
+async function hostTarget(target: string, host: TestHost, work: string, config: Record<string, string>, serverCa: () => Promise<string>): Promise<Result[]> {
+    const up = await runProgram({
+        program: path.join(__dirname, "..", "stack", "index.ts"),
+        stateDir: path.join(work, `state-${host.name}`),
+        remoteEnvironment: "setenv",
+        secretKeys: ["redis-tls:sshPrivateKey"],
+        config: {
+            "redis-tls:hosts": JSON.stringify([{ name: host.name, address: host.address, hostKey: host.hostKey, dnsNames: [NAME] }]),
+            "redis-tls:sshPrivateKey": host.privateKeyPem,
+            ...config,
+        },
+    });
+    if (!up.ok) throw new Error(up.error);
+    // A client certificate from the project's CA, and the admin's login: a certificate alone gets NOAUTH.
+    const login = {
+        username: "redis-tls-admin",
+        password: await sh(host, "cat /etc/redis-tls/admin.pass"),
+        tls: { ca: await serverCa(), servername: NAME, ...(await clientCertFromRun(up, host, "bench")) },
+    };
+    // Every start renews; the timer stays out of the way.
+    await sh(host, `systemctl stop cert-renewer@redis-server.timer && mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nEnvironment=RENEW_AFTER_PERCENT=0\\n' > /etc/systemd/system/${UNIT}.d/zz-bench.conf && systemctl daemon-reload`);
+    const at = { target, address: host.address, port: 6379 };
+    const serial = () => servedSerial(host.address, 6379, login.tls);
+    const renew = async () => {
+        await sh(host, `systemctl start ${UNIT}`);
+    };
+    const ours = await underLoad(at, login, "redis-tls hot reload", rotating(serial, renew));
+    // The seed's behaviour: the template's ExecStartPost, no override of it.
+    await sh(host, `sed -i '/^ExecStartPost/d' /etc/systemd/system/${UNIT}.d/override.conf && systemctl daemon-reload`);
+    const seed = await underLoad(at, login, "template restart (seed)", rotating(serial, renew));
+    return [ours, seed];
+}
+
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "redis-tls-bench-"));
-    const fixture = await startHosts(["bench1"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"] });
-    const host = fixture.hosts[0];
-    const pebble = await startPebble({ listenAddress: host.gateway, workDir: path.join(work, "pebble") });
+    const binaries = await ensureStepBinaries();
+    const files = [
+        { source: binaries.step, path: "/usr/local/bin/step" },
+        { source: binaries.stepCa, path: "/usr/local/bin/step-ca" },
+    ];
+    const fixture = await startHosts(["bench1", "bench2", "benchca"], { packages: [...DEFAULT_PACKAGES, "lego", "python3-redis"], files });
+    const [acmeHost, stepHost, ca] = fixture.hosts;
+    const pebble = await startPebble({ listenAddress: acmeHost.gateway, workDir: path.join(work, "pebble") });
     try {
-        const up = await runProgram({
-            program: path.join(__dirname, "..", "stack", "index.ts"),
-            stateDir: path.join(work, "state"),
-            remoteEnvironment: "setenv",
-            secretKeys: ["redis-tls:sshPrivateKey"],
-            config: {
-                "redis-tls:hosts": JSON.stringify([{ name: "bench1", address: host.address, hostKey: host.hostKey, dnsNames: [NAME] }]),
-                "redis-tls:sshPrivateKey": host.privateKeyPem,
-                "redis-tls:acme": JSON.stringify({ directoryUrl: pebble.directoryUrl, email: "ops@example.test", rootCertPem: await pebble.rootPem(), serverCaPem: pebble.tlsCaPem, httpPort: 5002 }),
-            },
-        });
-        if (!up.ok) throw new Error(up.error);
-        // A client certificate from the project's CA, and the admin's login: a certificate alone gets NOAUTH.
-        const login = {
-            username: "redis-tls-admin",
-            password: await sh(host, "cat /etc/redis-tls/admin.pass"),
-            tls: { ca: await pebble.rootPem(), servername: NAME, ...(await clientCertFromRun(up, host, "bench")) },
-        };
-        // Every start renews; the timer stays out of the way.
-        await sh(host, `systemctl stop cert-renewer@redis-server.timer && mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nEnvironment=RENEW_AFTER_PERCENT=0\\n' > /etc/systemd/system/${UNIT}.d/zz-bench.conf && systemctl daemon-reload`);
-        const at = { target: "host", address: host.address, port: 6379 };
-        const serial = () => servedSerial(host.address, 6379, login.tls);
-        const renew = async () => {
-            await sh(host, `systemctl start ${UNIT}`);
-        };
-        const ours = await underLoad(at, login, "redis-tls hot reload", rotating(serial, renew));
-        // The seed's behaviour: the template's ExecStartPost, no override of it.
-        await sh(host, `sed -i '/^ExecStartPost/d' /etc/systemd/system/${UNIT}.d/override.conf && systemctl daemon-reload`);
-        const seed = await underLoad(at, login, "template restart (seed)", rotating(serial, renew));
+        const acme = await hostTarget("host, ACME (lego, pebble)", acmeHost, work, {
+            "redis-tls:acme": JSON.stringify({ directoryUrl: pebble.directoryUrl, email: "ops@example.test", rootCertPem: await pebble.rootPem(), serverCaPem: pebble.tlsCaPem, httpPort: 5002 }),
+        }, () => pebble.rootPem());
+        const step = await hostTarget("host, step-ca (step ca renew)", stepHost, work, {
+            "redis-tls:stepCa": JSON.stringify({ address: ca.address, hostKey: ca.hostKey, ipAddresses: [ca.address] }),
+        }, () => sh(ca, "cat /etc/step-ca/certs/root_ca.crt"));
         const container = await containerTarget(work);
 
         console.log(`${CLIENTS} clients sending PING back to back over TLS; ${ROTATIONS} rotations each.`);
-        console.log("Renewal: from the renewer's start (host: systemctl start of the ACME renewer; container: pulumi up) to the new serial served.\n");
+        console.log("Renewal: from the renewer's start (host: systemctl start of its cert-renewer unit; container: pulumi up) to the new serial served.\n");
         console.log("| target | mode | rotations | requests | failed | PING p99 (ms) | PING worst (ms) | renewal p50 (ms) | renewal p99 (ms) | renewal worst (ms) |");
         console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (const r of [ours, seed, ...container]) {
+        for (const r of [...acme, ...step, ...container]) {
             const renewal = [...r.renewalMs].sort((a, b) => a - b);
             const f = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(0));
             console.log(
