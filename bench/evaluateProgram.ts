@@ -2,6 +2,9 @@
 // fresh process each time, so peak memory is that run's alone.
 //   evaluateProgram.ts N default   the default program (stack/index.ts) as shipped
 //   evaluateProgram.ts N bare R    a bare program: R custom resources, flat, with one input each
+//   evaluateProgram.ts N turns R   the same, declared as the default program declares hosts: the
+//                                  first host's worth at once, then one host's worth (R/N) per turn of
+//                                  the event loop
 // The mocks answer as a preview does: a resource's outputs are its inputs, and every other output
 // is unknown, so no apply waiting on a step's result runs (the engine's providers do the real work,
 // not the program). REDIS_TLS_STACK_TRACES=1 is passed through to the default program.
@@ -49,7 +52,11 @@ async function main(hosts: number, mode: string, resources: number): Promise<voi
         }
         // Run as the default program runs: stack capture off unless asked for.
         if (!process.env.REDIS_TLS_STACK_TRACES) Error.stackTraceLimit = 0;
-        for (let i = 0; i < resources; i++) new Bare(`bare-${i}`);
+        const perTurn = mode === "turns" ? Math.max(1, Math.round(resources / hosts)) : resources;
+        for (let i = 0; i < resources; i++) {
+            if (i > 0 && i % perTurn === 0) await new Promise((r) => setImmediate(r));
+            new Bare(`bare-${i}`);
+        }
     }
     // Done when no registration has come for 250 ms (not counted).
     while (count === 0 || Date.now() - last < 250) await new Promise((r) => setTimeout(r, 20));

@@ -401,8 +401,11 @@ describe("harness: secrets and clock as the engine and the provider have them", 
     assert.ok(asked.secretOutputs.includes("stdout"));
   });
 
-  it("moves the program's clock by clockOffsetMs", async () => {
+  it("moves the program's clock by clockOffsetMs for the whole run, also in later turns, and not the effects'", async () => {
     const r = ok(await run("clock.ts", { stateDir: tmp(), clockOffsetMs: 10 * 86_400_000 }));
     assert.ok(Math.abs(Number(r.outputs.now) - (Date.now() + 10 * 86_400_000)) < 60_000);
+    assert.ok(Math.abs(Number(r.outputs.later) - (Date.now() + 10 * 86_400_000)) < 60_000);
+    // The certificate is made by the provider, whose clock is the real one.
+    assert.ok(Math.abs(Date.parse(String(r.outputs.certStart)) - Date.now()) < 60_000, String(r.outputs.certStart));
   });
 });

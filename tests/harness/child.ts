@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import { realNow } from "./clock";
 import { RealMocks } from "./realMocks";
 import type { ChildRequest, RunResult } from "./runProgram";
 
@@ -43,18 +44,13 @@ async function main(): Promise<boolean> {
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
   const run = async (): Promise<true> => {
+    // The program's clock is moved for the whole run (components read it as they are constructed,
+    // also in later turns of the event loop); the effects keep the real time (clock.ts), as the
+    // hosts and the providers have it.
+    if (req.clockOffsetMs) Date.now = () => realNow() + req.clockOffsetMs!;
     try {
-      // The program's clock is moved while its module body runs (components read it as they are
-      // constructed); the effects keep the real time, as the hosts and the providers have it.
-      const realNow = Date.now;
-      if (req.clockOffsetMs) Date.now = () => realNow() + req.clockOffsetMs!;
-      let exported: any;
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        exported = require(path.resolve(req.program));
-      } finally {
-        Date.now = realNow;
-      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      let exported: any = require(path.resolve(req.program));
       // Pulumi also accepts a program whose export is an (async) function returning the outputs.
       if (typeof exported === "function") exported = await exported();
       else if (typeof exported?.default === "function") exported = await exported.default();
@@ -70,6 +66,7 @@ async function main(): Promise<boolean> {
     }
     // Registrations started from apply callbacks may still be in flight.
     await pulumi.runtime.disconnect();
+    Date.now = realNow;
     return true;
   };
   // A resource whose inputs failed never settles its registration; when

@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { realNow } from "./clock";
 
 type Plain = Record<string, any>;
 
@@ -125,7 +126,7 @@ function tarOf(file: string, content: Buffer, mode: number): Buffer {
     header.write("0000000\0", 108);
     header.write("0000000\0", 116);
     header.write(content.length.toString(8).padStart(11, "0") + "\0", 124);
-    header.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, "0") + "\0", 136);
+    header.write(Math.floor(realNow() / 1000).toString(8).padStart(11, "0") + "\0", 136);
     header.write("        ", 148);
     header.write("0", 156);
     header.write("ustar\0" + "00", 257);
@@ -219,13 +220,13 @@ export async function createContainer(host: string, logicalName: string, inputs:
 /** The provider's `wait`: the healthcheck's status polled every second until healthy, for up to `waitTimeout` seconds. */
 async function waitHealthy(host: string, id: string, inputs: Plain): Promise<void> {
     if (!inputs.wait || !(inputs.start ?? true)) return;
-    const healthDeadline = Date.now() + (inputs.waitTimeout ?? 60) * 1000;
+    const healthDeadline = realNow() + (inputs.waitTimeout ?? 60) * 1000;
     for (;;) {
         const c = await ok(host, "GET", `/containers/${id}/json`);
         const status = c.State.Health?.Status;
         if (status === undefined) throw new Error(`container ${c.Name} has no healthcheck to wait for`);
         if (status === "healthy") return;
-        if (Date.now() > healthDeadline) {
+        if (realNow() > healthDeadline) {
             throw new Error(`container ${c.Name} did not become healthy within ${inputs.waitTimeout ?? 60} s: ${JSON.stringify(c.State.Health.Log?.slice(-1)[0]?.Output ?? "")}`);
         }
         await new Promise((r) => setTimeout(r, 1000));
@@ -273,11 +274,11 @@ export async function createNetwork(host: string, logicalName: string, inputs: P
 
 /** A delete retried as the provider retries it: `again` says which failures are worth another try, for up to 30 s. */
 async function deleteRetrying(host: string, path: string, what: string, again: RegExp): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    const deadline = realNow() + 30_000;
     for (;;) {
         const r = await api(host, "DELETE", path);
         if (r.status < 300 || r.status === 404) return;
-        if (!again.test(String(r.body?.message)) || Date.now() > deadline) throw new Error(`removing ${what}: ${r.body?.message}`);
+        if (!again.test(String(r.body?.message)) || realNow() > deadline) throw new Error(`removing ${what}: ${r.body?.message}`);
         await new Promise((res) => setTimeout(res, 1000));
     }
 }

@@ -29,7 +29,7 @@ export interface RunOptions {
   cwd?: string;
   /** The run is killed after this long. @default 600000 */
   timeoutMs?: number;
-  /** Moves the program's clock (Date.now, while its module body runs) by this much, e.g. into the next renewal slot. @default 0 */
+  /** Moves the program's clock (Date.now, for the whole run; the effects keep the real one) by this much, e.g. into the next renewal slot. @default 0 */
   clockOffsetMs?: number;
 }
 

@@ -4,6 +4,7 @@ import * as crypto from "crypto";
 import * as net from "net";
 import * as der from "./der";
 import { opensshFields } from "./openssh";
+import { realNow } from "./clock";
 
 type Inputs = Record<string, any>;
 export interface Effect {
@@ -299,5 +300,5 @@ export function locallySignedCert(inputs: Inputs): Effect {
 export function dueForRenewal(outputs: Record<string, unknown>): boolean {
   const end = Date.parse(String(outputs.validityEndTime ?? ""));
   if (Number.isNaN(end)) return false;
-  return Date.now() >= end - Number(outputs.earlyRenewalHours ?? 0) * 3600_000;
+  return realNow() >= end - Number(outputs.earlyRenewalHours ?? 0) * 3600_000;
 }
