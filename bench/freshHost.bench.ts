@@ -10,6 +10,7 @@ import * as path from "node:path";
 import Redis from "ioredis";
 import { runProgram, RunResult } from "../tests/harness/runProgram";
 import { PREFIX, startHosts, TestHost } from "../tests/hosts";
+import { unitTimes } from "./unitTimes";
 
 const FLEET = 10;
 
@@ -62,9 +63,8 @@ function busyCpuS(): number {
 }
 
 async function restartMs(host: TestHost): Promise<number> {
-    const r = await host.exec("systemctl show redis-server -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic --value");
-    const [enter, exit] = r.stdout.trim().split("\n").map(Number);
-    return (enter - exit) / 1000;
+    const t = await unitTimes(host, "redis-server", ["ActiveExitTimestampMonotonic", "ActiveEnterTimestampMonotonic"]);
+    return Number(t.ActiveEnterTimestampMonotonic - t.ActiveExitTimestampMonotonic) / 1000;
 }
 
 async function ping(run: RunResult, host: string, serverName: string): Promise<number> {

@@ -16,6 +16,7 @@ import { runProgram } from "../tests/harness/runProgram";
 import { DEFAULT_PACKAGES, startHosts, TestHost } from "../tests/hosts";
 import { ensureStepBinaries } from "../tests/step/binaries";
 import { clientCertFromRun } from "../tests/support/clientCert";
+import { unitTimes } from "./unitTimes";
 
 const ROTATIONS = Number(process.env.ROTATIONS ?? 20);
 /** Which targets to run: any of acme, step, container. @default all */
@@ -249,7 +250,8 @@ async function hostTarget(target: string, host: TestHost, work: string, config: 
         const r = await host.exec(`systemctl start ${UNIT}`, { timeoutMs: 120_000 });
         if (r.code !== 0) throw new Error((await host.exec(`journalctl -q -o cat -u ${UNIT} --since @${since} | tail -n 8`)).stdout.trim());
         // The renewer's own start (its ExecCondition), not the SSH session's that asked for it.
-        const [began, ended] = (await sh(host, `systemctl show -p InactiveExitTimestampMonotonic -p InactiveEnterTimestampMonotonic --value ${UNIT}`)).split("\n").map(BigInt);
+        const t = await unitTimes(host, UNIT, ["InactiveExitTimestampMonotonic", "InactiveEnterTimestampMonotonic"]);
+        const [began, ended] = [t.InactiveExitTimestampMonotonic, t.InactiveEnterTimestampMonotonic];
         if (ended - began > 3_000_000n) slow.push(`${target}: the renewer took ${(Number(ended - began) / 1e6).toFixed(1)} s:\n${(await sh(host, `journalctl -q -o short-precise --since @${since} | grep -v sshd`)).replace(/^/gm, "  ")}`);
         return began * 1000n;
     };
